@@ -1,0 +1,47 @@
+# `make run` and `make test` bootstrap everything from a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+PYTEST_ARGS ?=
+
+.PHONY: run test lint bench contracts check-contracts worker clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# Editable on purpose: our `crypto` and pycryptodome's `Crypto` differ only in case (see README).
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/trace serve --demo
+
+worker: $(STAMP)
+	$(BIN)/trace worker
+
+test: $(STAMP) $(NODE_STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP) $(NODE_STAMP)
+	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+contracts: $(STAMP) $(NODE_STAMP)
+	node scripts/compile-contracts.mjs
+
+check-contracts: $(STAMP) $(NODE_STAMP)
+	node scripts/compile-contracts.mjs --check
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
