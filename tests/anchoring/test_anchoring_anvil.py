@@ -1,0 +1,98 @@
+"""Anchoring against a real anvil node: node down and back, and reorgs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from chain import verify_anchor_on_chain
+from fixtures.anchoring import chain_app, jobs, queue_jobs, root_of
+from fixtures.anvil import AnvilNode
+
+
+def test_node_down_then_back_loses_nothing(
+    tmp_path: Path, db_url: str, engine: Engine, anvil_factory
+) -> None:
+    state = tmp_path / "anvil-state.json"
+    node: AnvilNode = anvil_factory("--state", str(state))
+    port = node.port
+    app = chain_app(tmp_path, db_url, engine, node.url, node.private_keys[0])
+    tenant = queue_jobs(app, 2)
+    assert app.state.worker.run_until_idle().confirmed == 2
+
+    node.stop()
+    with TestClient(app) as client:
+        created = client.post(
+            "/v1/organisations",
+            json={"name": "Suzhou dealer", "kind": "dealer"},
+            headers=tenant.auth("admin"),
+        )
+        assert created.status_code == 201  # writes keep working while the chain is down
+        globex = queue_jobs(app, 3, tenant_name="globex")
+        report = app.state.worker.run_once()
+        assert report.errors
+        waiting = [job for job in jobs(app) if job.status == "pending"]
+        assert len(waiting) == 3
+        assert all(job.last_error for job in waiting)
+        health = client.get("/healthz").json()
+        assert health["status"] == "degraded"
+        assert health["chain"]["last_error"]
+        assert health["chain"]["jobs"]["pending"] == 3
+        job_view = client.get(f"/v1/anchor-jobs/{waiting[0].id}", headers=globex.auth("admin"))
+        assert job_view.json()["status"] == "pending"
+        assert job_view.json()["last_error"]
+
+    anvil_factory("--state", str(state), port=port)
+    for job in waiting:  # no waiting out the backoff in a test
+        _make_due(app, job.id)
+    report = app.state.worker.run_until_idle()
+    assert report.confirmed == 3, report
+    contract, _ = app.state.gateway.contract()
+    for job in jobs(app):
+        assert job.status == "confirmed"
+        assert contract.get_anchor(bytes.fromhex(job.anchor_id[2:])).root == root_of(job.subject)
+
+
+def test_reorg_dropping_the_anchor_is_noticed_and_reanchored(
+    tmp_path: Path, db_url: str, engine: Engine, anvil_snapshot: AnvilNode
+) -> None:
+    node = anvil_snapshot
+    app = chain_app(tmp_path, db_url, engine, node.url, node.private_keys[0])
+    queue_jobs(app, 1)
+    contract, _ = app.state.gateway.contract()  # deployed before the snapshot
+    before_anchor = node.snapshot()
+    assert app.state.worker.run_until_idle().confirmed == 1
+    first = jobs(app)[0]
+    anchor_id = bytes.fromhex(first.anchor_id[2:])
+    assert contract.get_anchor(anchor_id) is not None
+
+    node.revert(before_anchor)  # the anchoring block is undone
+    node.rpc("anvil_mine", 3)  # and the chain moves on without it
+    assert contract.get_anchor(anchor_id) is None
+
+    report = app.state.worker.run_until_idle()
+    assert report.requeued == 1
+    assert report.confirmed == 1
+    again = jobs(app)[0]
+    assert again.status == "confirmed"
+    assert again.times_anchored == 2
+    assert again.block_hash != first.block_hash
+    check = verify_anchor_on_chain(
+        contract.client,
+        contract.address,
+        anchor_id,
+        root_of(again.subject),
+        again.size,
+        min_confirmations=1,
+    )
+    assert check.ok, check.describe()
+
+
+def _make_due(app, job_id: int) -> None:
+    from trace_api.db import transaction
+    from trace_api.models import AnchorJob, utcnow
+
+    with transaction(app.state.sessions) as session:
+        session.get(AnchorJob, job_id).next_attempt_at = utcnow()

@@ -1,0 +1,34 @@
+"""/healthz reports the database and the chain; /docs is served."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+
+def test_healthz_reports_database_ok(client: TestClient, engine) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["database"] == {"ok": True, "dialect": engine.dialect.name}
+    assert "chain" in body
+    assert body["status"] in {"ok", "degraded"}
+
+
+def test_healthz_is_503_when_the_database_is_gone(client: TestClient, app, tmp_path) -> None:
+    url = app.state.engine.url
+    if app.state.engine.dialect.name == "postgresql":
+        broken = url.set(port=1)
+    else:
+        broken = url.set(database=f"{tmp_path}/missing-dir/x.db")
+    app.state.engine = create_engine(broken)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["database"]["ok"] is False
+    assert response.json()["status"] == "degraded"
+
+
+def test_openapi_docs_are_served(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert "/v1/api-keys" in spec["paths"]

@@ -1,0 +1,1 @@
+"""Anchoring: the outbox of Merkle roots, the chain gateway and the worker."""

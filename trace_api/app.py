@@ -1,0 +1,108 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from trace_api import __version__
+from trace_api.anchoring import service as anchoring_service
+from trace_api.anchoring.gateway import ChainGateway
+from trace_api.anchoring.routes import router as anchoring_router
+from trace_api.anchoring.worker import AnchorWorker
+from trace_api.db import create_db_engine, migrate, session_factory, transaction
+from trace_api.health import router as health_router
+from trace_api.keystore import load_master_key
+from trace_api.problems import install_problem_handlers
+from trace_api.settings import Settings, get_settings
+from trace_api.tenancy.routes import router as tenancy_router
+
+_log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """A ready app: settings checked, schema migrated, master key loaded, routes mounted."""
+    settings = settings or get_settings()
+    settings.check_production_safety()
+    engine = engine or create_db_engine(settings.resolved_database_url)
+    migrate(engine)
+    master_key, master_key_source = load_master_key(settings)
+    sessions = session_factory(engine)
+    gateway = ChainGateway(settings, sessions)
+
+    app = FastAPI(
+        title="tracechain",
+        version=__version__,
+        description="Blockchain-backed traceability and compliance: per-item codes, "
+        "custody events, anti-diversion, contract proofs, e-invoices, audit trails.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.master_key = master_key
+    app.state.master_key_source = master_key_source
+    app.state.gateway = gateway
+    app.state.worker = AnchorWorker(
+        sessions=sessions, gateway=gateway, confirmations=settings.chain_confirmations
+    )
+    app.state.chain_status = lambda: chain_status(app)
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    app.include_router(tenancy_router)
+    app.include_router(anchoring_router)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    stop = threading.Event()
+    thread = None
+    if app.state.settings.worker_in_process:
+        thread = threading.Thread(
+            target=app.state.worker.run_forever, args=(stop,), name="anchor-worker", daemon=True
+        )
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=30)
+        app.state.gateway.close()
+
+
+def chain_status(app: FastAPI) -> dict[str, Any]:
+    """The chain part of /healthz: connection, deployment and the anchoring queue."""
+    gateway: ChainGateway = app.state.gateway
+    state = gateway.state
+    status: dict[str, Any] = {
+        "url": gateway.url if gateway.url == "embedded" else "configured",
+        "connected": state.connected,
+        "chain_id": state.chain_id,
+        "contract": state.contract,
+        "network": state.network,
+        "last_error": state.last_error,
+        "last_error_at": state.last_error_at.isoformat() if state.last_error_at else None,
+    }
+    if state.reanchor_notice:
+        status["reanchor_notice"] = state.reanchor_notice
+    try:
+        with transaction(app.state.sessions) as session:
+            summary = anchoring_service.queue_summary(session=session)
+        status["jobs"] = summary.by_status
+        status["oldest_waiting_since"] = (
+            summary.oldest_pending_at.isoformat() if summary.oldest_pending_at else None
+        )
+        status["last_job_error"] = summary.last_error
+    except Exception as exc:  # the database part of /healthz reports that failure
+        status["jobs"] = {"error": str(exc)[:200]}
+    waiting = sum(v for k, v in status["jobs"].items() if k in ("pending", "submitted"))
+    status["ok"] = state.last_error is None or state.connected or not waiting
+    return status

@@ -1,0 +1,86 @@
+"""Service settings: one pydantic-settings class, prefix ``TRACE_``.
+
+Every setting has a default that is safe for local use; ``TRACE_ENV=production``
+refuses to start on a default that is only safe locally.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from trace_api.errors import UnsafeSettings
+
+
+class Settings(BaseSettings):
+    """All configuration of the service; read from ``TRACE_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACE_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path(".trace"), description="Local state: SQLite file, keys.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in data_dir (WAL mode)."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base of GS1 Digital Link URIs on labels."
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="32 hex digits (SM4 key) wrapping tenant data keys; default: generated "
+        "once into data_dir/master.key with 0600 permissions.",
+    )
+    chain_url: str = Field(default="embedded", description="'embedded' or a JSON-RPC URL.")
+    chain_private_key: SecretStr | None = Field(
+        default=None, description="Hex key that signs anchor transactions; dev key if unset."
+    )
+    chain_contract: str | None = Field(
+        default=None, description="TraceAnchor address to attach to; deployed when unset."
+    )
+    chain_confirmations: int = Field(default=1, ge=0, le=1000)
+    worker_in_process: bool = Field(
+        default=True, description="Run the anchoring worker inside `trace serve`."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: the configured one, or the local SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'trace.db').as_posix()}"
+
+    def check_production_safety(self) -> None:
+        """Raise UnsafeSettings when production would run on a locally-safe default."""
+        if self.env != "production":
+            return
+        problems = []
+        if self.master_key is None:
+            problems.append("TRACE_MASTER_KEY must be set (a generated local key is not safe)")
+        if self.resolved_database_url.startswith("sqlite"):
+            problems.append("TRACE_DATABASE_URL must name a server database, not SQLite")
+        if self.chain_url == "embedded":
+            problems.append("TRACE_CHAIN_URL must name a real chain, not the embedded dev chain")
+        if self.chain_url != "embedded" and self.chain_private_key is None:
+            problems.append("TRACE_CHAIN_PRIVATE_KEY must be set")
+        if self.public_base_url.startswith("http://"):
+            problems.append("TRACE_PUBLIC_BASE_URL must be https")
+        if problems:
+            raise UnsafeSettings(problems)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,90 @@
+"""HTTP routes for the calling tenant, its API keys and organisations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from trace_api.deps import AdminKey, CurrentKey, SessionDep
+from trace_api.models import Tenant
+from trace_api.tenancy import service
+from trace_api.tenancy.schemas import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyOut,
+    OrganisationCreate,
+    OrganisationOut,
+    WhoAmI,
+)
+
+router = APIRouter(prefix="/v1", tags=["tenancy"])
+
+
+@router.get("/whoami", response_model=WhoAmI)
+def whoami(principal: CurrentKey, session: SessionDep) -> WhoAmI:
+    tenant = session.get(Tenant, principal.tenant_id)
+    assert tenant is not None  # a key's tenant cannot be deleted
+    return WhoAmI(
+        tenant_id=tenant.id,
+        tenant_name=tenant.name,
+        key_id=principal.key_id,
+        role=principal.role,  # type: ignore[arg-type]
+        organisation_id=principal.organisation_id,
+    )
+
+
+@router.post("/api-keys", response_model=ApiKeyIssued, status_code=status.HTTP_201_CREATED)
+def create_api_key(body: ApiKeyCreate, admin: AdminKey, session: SessionDep) -> ApiKeyIssued:
+    issued = service.issue_api_key(
+        session=session,
+        tenant_id=admin.tenant_id,
+        role=body.role,
+        organisation_id=body.organisation_id,
+        label=body.label,
+        created_by=admin.key_id,
+    )
+    out = ApiKeyOut.model_validate(issued.record)
+    return ApiKeyIssued(**out.model_dump(), key=issued.text)
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut])
+def list_api_keys(admin: AdminKey, session: SessionDep) -> list[ApiKeyOut]:
+    keys = service.list_api_keys(session=session, tenant_id=admin.tenant_id)
+    return [ApiKeyOut.model_validate(k) for k in keys]
+
+
+@router.get("/api-keys/{key_id}", response_model=ApiKeyOut)
+def get_api_key(key_id: str, admin: AdminKey, session: SessionDep) -> ApiKeyOut:
+    record = service.get_api_key(session=session, tenant_id=admin.tenant_id, key_id=key_id)
+    return ApiKeyOut.model_validate(record)
+
+
+@router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
+def revoke_api_key(key_id: str, admin: AdminKey, session: SessionDep) -> ApiKeyOut:
+    record = service.revoke_api_key(session=session, tenant_id=admin.tenant_id, key_id=key_id)
+    return ApiKeyOut.model_validate(record)
+
+
+@router.post("/organisations", response_model=OrganisationOut, status_code=status.HTTP_201_CREATED)
+def create_organisation(
+    body: OrganisationCreate, admin: AdminKey, session: SessionDep
+) -> OrganisationOut:
+    record = service.create_organisation(
+        session=session, tenant_id=admin.tenant_id, **body.model_dump()
+    )
+    return OrganisationOut.model_validate(record)
+
+
+@router.get("/organisations", response_model=list[OrganisationOut])
+def list_organisations(principal: CurrentKey, session: SessionDep) -> list[OrganisationOut]:
+    records = service.list_organisations(session=session, tenant_id=principal.tenant_id)
+    return [OrganisationOut.model_validate(r) for r in records]
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationOut)
+def get_organisation(
+    organisation_id: str, principal: CurrentKey, session: SessionDep
+) -> OrganisationOut:
+    record = service.get_organisation(
+        session=session, tenant_id=principal.tenant_id, organisation_id=organisation_id
+    )
+    return OrganisationOut.model_validate(record)

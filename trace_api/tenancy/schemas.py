@@ -1,0 +1,67 @@
+"""HTTP input and output models for tenants, organisations and API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["admin", "operator", "dealer", "compliance"]
+OrganisationKind = Literal["brand", "distributor", "dealer", "retailer"]
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    organisation_id: str | None = Field(
+        default=None, description="Required for the dealer role, refused for the others."
+    )
+    label: str = Field(default="", max_length=200)
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    role: Role
+    organisation_id: str | None
+    label: str
+    created_at: datetime
+    created_by: str | None
+    revoked_at: datetime | None
+
+
+class ApiKeyIssued(ApiKeyOut):
+    key: str = Field(description="The secret: shown this once, never stored.")
+
+
+class OrganisationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: OrganisationKind
+    parent_id: str | None = None
+    uscc: str | None = Field(
+        default=None, description="Unified social credit code (统一社会信用代码), checked."
+    )
+
+
+class OrganisationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    kind: OrganisationKind
+    parent_id: str | None
+    uscc: str | None
+    created_at: datetime
+
+
+class WhoAmI(BaseModel):
+    tenant_id: str
+    tenant_name: str
+    key_id: str
+    role: Role
+    organisation_id: str | None

@@ -1,0 +1,208 @@
+"""Tenants, their data keys, organisations and API keys.
+
+Services never commit: the caller owns the transaction (one per request or job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc as uscc_number
+from stdnum.exceptions import ValidationError as NumberInvalid
+
+from crypto import envelope, sm4
+from trace_api.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from trace_api.models import ApiKey, Organisation, Tenant, TenantKey, utcnow
+
+KEY_PREFIX = "trk"
+ROLES = ("admin", "operator", "dealer", "compliance")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant, the key, its role and (for dealers) organisation."""
+
+    tenant_id: str
+    key_id: str
+    role: str
+    organisation_id: str | None
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A freshly issued API key and its secret text, which is shown only once."""
+
+    record: ApiKey
+    text: str
+
+
+def create_tenant(*, session: Session, master_key: bytes, name: str) -> tuple[Tenant, IssuedKey]:
+    """A tenant with its first data key and its first admin API key."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("tenant name must not be empty")
+    if session.scalar(select(Tenant.id).where(Tenant.name == name)) is not None:
+        raise Conflict(f"a tenant named {name!r} exists already")
+    tenant = Tenant(name=name)
+    session.add(tenant)
+    session.flush()
+    add_data_key(session=session, master_key=master_key, tenant_id=tenant.id)
+    admin = issue_api_key(session=session, tenant_id=tenant.id, role="admin", label="first admin")
+    return tenant, admin
+
+
+def add_data_key(*, session: Session, master_key: bytes, tenant_id: str) -> TenantKey:
+    """A new data key for the tenant, wrapped by the master key; it becomes the active one."""
+    for current in session.scalars(
+        select(TenantKey).where(TenantKey.tenant_id == tenant_id, TenantKey.status == "active")
+    ):
+        current.status = "retired"
+        current.retired_at = utcnow()
+    key_id = f"dk_{secrets.token_hex(8)}"
+    record = TenantKey(
+        key_id=key_id,
+        tenant_id=tenant_id,
+        wrapped=envelope.wrap_data_key(master_key, key_id, sm4.generate_key()),
+        status="active",
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def issue_api_key(
+    *,
+    session: Session,
+    tenant_id: str,
+    role: str,
+    organisation_id: str | None = None,
+    label: str = "",
+    created_by: str | None = None,
+) -> IssuedKey:
+    """A new API key bound to a tenant, a role and, for dealers, one organisation."""
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
+    if role == "dealer":
+        if organisation_id is None:
+            raise InvalidInput("a dealer key must name its organisation_id")
+        get_organisation(session=session, tenant_id=tenant_id, organisation_id=organisation_id)
+    elif organisation_id is not None:
+        raise InvalidInput("only dealer keys are bound to an organisation")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    record = ApiKey(
+        id=key_id,
+        tenant_id=tenant_id,
+        role=role,
+        organisation_id=organisation_id,
+        label=label,
+        secret_hash=_secret_hash(secret),
+        created_by=created_by,
+    )
+    session.add(record)
+    session.flush()
+    return IssuedKey(record=record, text=f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+def authenticate(*, session: Session, key_text: str) -> Principal:
+    """The principal behind a bearer key; Unauthenticated for anything else."""
+    prefix, _, rest = key_text.partition("_")
+    key_id, _, secret = rest.partition("_")
+    if prefix != KEY_PREFIX or len(key_id) != 16 or not secret:
+        raise Unauthenticated("the API key is malformed")
+    record = session.get(ApiKey, key_id)
+    if record is None or not hmac.compare_digest(record.secret_hash, _secret_hash(secret)):
+        raise Unauthenticated("the API key is not valid")
+    if record.revoked_at is not None:
+        raise Unauthenticated("the API key was revoked")
+    return Principal(record.tenant_id, record.id, record.role, record.organisation_id)
+
+
+def list_api_keys(*, session: Session, tenant_id: str) -> list[ApiKey]:
+    """Every API key of the tenant, newest first, revoked ones included."""
+    query = select(ApiKey).where(ApiKey.tenant_id == tenant_id)
+    return list(session.scalars(query.order_by(ApiKey.created_at.desc(), ApiKey.id)))
+
+
+def get_api_key(*, session: Session, tenant_id: str, key_id: str) -> ApiKey:
+    """One of the tenant's keys; another tenant's key is NotFound, never Forbidden."""
+    record = session.get(ApiKey, key_id)
+    if record is None or record.tenant_id != tenant_id:
+        raise NotFound(f"no API key {key_id}")
+    return record
+
+
+def revoke_api_key(*, session: Session, tenant_id: str, key_id: str) -> ApiKey:
+    """Revoke a key; the tenant's last active admin key cannot be revoked."""
+    record = get_api_key(session=session, tenant_id=tenant_id, key_id=key_id)
+    if record.revoked_at is not None:
+        return record
+    if record.role == "admin":
+        active_admins = session.scalar(
+            select(func.count())
+            .select_from(ApiKey)
+            .where(
+                ApiKey.tenant_id == tenant_id,
+                ApiKey.role == "admin",
+                ApiKey.revoked_at.is_(None),
+            )
+        )
+        if active_admins == 1:
+            raise Conflict("this is the tenant's last active admin key")
+    record.revoked_at = utcnow()
+    session.flush()
+    return record
+
+
+def create_organisation(
+    *,
+    session: Session,
+    tenant_id: str,
+    name: str,
+    kind: str,
+    parent_id: str | None = None,
+    uscc: str | None = None,
+) -> Organisation:
+    """An organisation of the tenant, optionally under a parent of the same tenant."""
+    if parent_id is not None:
+        get_organisation(session=session, tenant_id=tenant_id, organisation_id=parent_id)
+    if uscc is not None:
+        try:
+            uscc = uscc_number.validate(uscc)
+        except NumberInvalid as exc:
+            raise InvalidInput(f"uscc {uscc!r} is not a valid unified social credit code") from exc
+    record = Organisation(
+        tenant_id=tenant_id, name=name.strip(), kind=kind, parent_id=parent_id, uscc=uscc
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"an organisation named {name!r} exists already") from exc
+    return record
+
+
+def get_organisation(*, session: Session, tenant_id: str, organisation_id: str) -> Organisation:
+    """One of the tenant's organisations; another tenant's is NotFound."""
+    record = session.get(Organisation, organisation_id)
+    if record is None or record.tenant_id != tenant_id:
+        raise NotFound(f"no organisation {organisation_id}")
+    return record
+
+
+def list_organisations(*, session: Session, tenant_id: str) -> list[Organisation]:
+    """The tenant's organisations by name."""
+    query = select(Organisation).where(Organisation.tenant_id == tenant_id)
+    return list(session.scalars(query.order_by(Organisation.name)))
+
+
+def _secret_hash(secret: str) -> bytes:
+    # Secrets are 256-bit random, so a plain hash resists guessing; no slow KDF needed.
+    return hashlib.sha256(secret.encode()).digest()
