@@ -96,3 +96,37 @@ def _make_due(app, job_id: int) -> None:
 
     with transaction(app.state.sessions) as session:
         session.get(AnchorJob, job_id).next_attempt_at = utcnow()
+
+
+def test_node_on_another_chain_than_the_database_recorded_is_refused(
+    tmp_path: Path, db_url: str, engine: Engine, anvil: AnvilNode
+) -> None:
+    from chain import ChainIdMismatch
+    from trace_api.db import transaction
+    from trace_api.models import ChainDeployment
+
+    app = chain_app(tmp_path, db_url, engine, anvil.url, anvil.private_keys[0])
+    with transaction(app.state.sessions) as session:
+        session.add(
+            ChainDeployment(
+                chain_id=1,
+                contract_address="0x" + "11" * 20,
+                is_embedded=False,
+                network_label="mainnet via geth",
+                active=True,
+            )
+        )
+    queue_jobs(app, 1)
+    report = app.state.worker.run_once()
+    assert report.errors and "31337" in report.errors[0] and "1" in report.errors[0]
+    assert isinstance(_raises(app), ChainIdMismatch)
+    assert jobs(app)[0].status == "pending"
+    assert "ChainIdMismatch" in (jobs(app)[0].last_error or "")
+
+
+def _raises(app) -> BaseException:
+    try:
+        app.state.gateway.contract()
+    except BaseException as exc:
+        return exc
+    raise AssertionError("connecting to the wrong chain succeeded")

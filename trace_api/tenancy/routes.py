@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from trace_api.deps import AdminKey, CurrentKey, SessionDep
+from trace_api.errors import InvalidInput
 from trace_api.models import Tenant
 from trace_api.tenancy import service
 from trace_api.tenancy.schemas import (
     ApiKeyCreate,
     ApiKeyIssued,
     ApiKeyOut,
+    DataKeyOut,
     OrganisationCreate,
     OrganisationOut,
+    ShredRequest,
     WhoAmI,
 )
 
@@ -88,3 +91,27 @@ def get_organisation(
         session=session, tenant_id=principal.tenant_id, organisation_id=organisation_id
     )
     return OrganisationOut.model_validate(record)
+
+
+@router.get("/data-keys", response_model=list[DataKeyOut])
+def list_data_keys(admin: AdminKey, session: SessionDep) -> list[DataKeyOut]:
+    records = service.list_data_keys(session=session, tenant_id=admin.tenant_id)
+    return [DataKeyOut.model_validate(r) for r in records]
+
+
+@router.post("/data-keys", response_model=DataKeyOut, status_code=status.HTTP_201_CREATED)
+def rotate_data_key(request: Request, admin: AdminKey, session: SessionDep) -> DataKeyOut:
+    record = service.rotate_data_key(
+        session=session, master_key=request.app.state.master_key, tenant_id=admin.tenant_id
+    )
+    return DataKeyOut.model_validate(record)
+
+
+@router.post("/data-keys/{key_id}/shred", response_model=DataKeyOut)
+def shred_data_key(
+    key_id: str, body: ShredRequest, admin: AdminKey, session: SessionDep
+) -> DataKeyOut:
+    if body.confirm_key_id != key_id:
+        raise InvalidInput("confirm_key_id must repeat the key id being shredded")
+    record = service.shred_data_key(session=session, tenant_id=admin.tenant_id, key_id=key_id)
+    return DataKeyOut.model_validate(record)

@@ -65,3 +65,21 @@ class WhoAmI(BaseModel):
     key_id: str
     role: Role
     organisation_id: str | None
+
+
+class DataKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key_id: str
+    status: Literal["active", "retired", "shredded"]
+    created_at: datetime
+    retired_at: datetime | None
+    shredded_at: datetime | None
+
+
+class ShredRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    confirm_key_id: str = Field(
+        description="Repeat the key id: shredding makes all data under it unreadable forever."
+    )

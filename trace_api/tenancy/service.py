@@ -52,19 +52,22 @@ def create_tenant(*, session: Session, master_key: bytes, name: str) -> tuple[Te
     tenant = Tenant(name=name)
     session.add(tenant)
     session.flush()
-    add_data_key(session=session, master_key=master_key, tenant_id=tenant.id)
+    rotate_data_key(session=session, master_key=master_key, tenant_id=tenant.id)
     admin = issue_api_key(session=session, tenant_id=tenant.id, role="admin", label="first admin")
     return tenant, admin
 
 
-def add_data_key(*, session: Session, master_key: bytes, tenant_id: str) -> TenantKey:
-    """A new data key for the tenant, wrapped by the master key; it becomes the active one."""
+def rotate_data_key(*, session: Session, master_key: bytes, tenant_id: str) -> TenantKey:
+    """A new data key for the tenant, wrapped by the master key, active for new data.
+
+    The keys before it stay readable (retired), so old data opens as before.
+    """
     for current in session.scalars(
         select(TenantKey).where(TenantKey.tenant_id == tenant_id, TenantKey.status == "active")
     ):
         current.status = "retired"
         current.retired_at = utcnow()
-    key_id = f"dk_{secrets.token_hex(8)}"
+    key_id = f"dk-{secrets.token_hex(8)}"
     record = TenantKey(
         key_id=key_id,
         tenant_id=tenant_id,
@@ -74,6 +77,38 @@ def add_data_key(*, session: Session, master_key: bytes, tenant_id: str) -> Tena
     session.add(record)
     session.flush()
     return record
+
+
+def list_data_keys(*, session: Session, tenant_id: str) -> list[TenantKey]:
+    """The tenant's data keys, newest first, shredded ones included (without material)."""
+    query = select(TenantKey).where(TenantKey.tenant_id == tenant_id)
+    return list(session.scalars(query.order_by(TenantKey.created_at.desc())))
+
+
+def shred_data_key(*, session: Session, tenant_id: str, key_id: str) -> TenantKey:
+    """Destroy a data key for good: its wrapped copy is deleted and its data unreadable."""
+    record = session.get(TenantKey, key_id)
+    if record is None or record.tenant_id != tenant_id:
+        raise NotFound(f"no data key {key_id}")
+    if record.status == "shredded":
+        return record
+    record.wrapped = None
+    record.status = "shredded"
+    record.shredded_at = utcnow()
+    session.flush()
+    return record
+
+
+def tenant_keyring(*, session: Session, master_key: bytes, tenant_id: str) -> envelope.Keyring:
+    """The tenant's data keys unwrapped: the active one seals, every live one opens."""
+    records = list_data_keys(session=session, tenant_id=tenant_id)
+    active = next((r.key_id for r in records if r.status == "active"), None)
+    return envelope.Keyring.from_wrapped(
+        master_key,
+        {r.key_id: r.wrapped for r in records if r.wrapped is not None},
+        active=active,
+        shredded=[r.key_id for r in records if r.status == "shredded"],
+    )
 
 
 def issue_api_key(
