@@ -16,6 +16,19 @@ complete subtrees are the same ones.
 
 Verification (`verify_inclusion`, `verify_consistency`) follows RFC 9162
 §2.1.3.2 and §2.1.4.2 and needs nothing but the proof.
+
+Multiproofs prove many leaves at once (`MerkleTree.multiproof`,
+`verify_multiproof`, `MultiproofVerifier`): the proof is the list of hashes
+of the maximal subtrees that hold no selected leaf, each given once, so
+proving every leaf of a range costs nothing and proving k scattered leaves
+costs far less than k inclusion proofs. Their order is fixed by MTH's
+recursion (RFC 9162 §2.1.1) over the split points, left subtree before
+right, where a subtree holding no selected leaf is emitted *after* its
+sibling has been fully worked through (post-order). For one selected leaf
+that is bottom-up, so the multiproof is exactly the RFC 9162 inclusion
+proof. The same order is the order in which a verifier that reads the
+leaves left to right, one at a time, needs the hashes, which is what lets
+`MultiproofVerifier` stream any number of leaves in O(log n) memory.
 """
 
 from __future__ import annotations
@@ -25,23 +38,31 @@ import hmac
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal
 
-from crypto.errors import MalformedHash, OutOfRange, UnsupportedHash
+from crypto.errors import CryptoError, MalformedHash, OutOfRange, UnsupportedHash
 from crypto.sm3 import sm3
 
 __all__ = [
     "HASH_SIZE",
     "HashName",
     "MerkleTree",
+    "MultiproofVerifier",
+    "UnorderedIndices",
     "empty_root",
     "leaf_hash",
+    "multiproof_root",
     "verify_consistency",
     "verify_inclusion",
+    "verify_multiproof",
 ]
 
 HashName = Literal["sm3", "sha256"]
 HASH_SIZE = 32  # both SM3 and SHA-256
 _LEAF = b"\x00"
 _NODE = b"\x01"
+
+
+class UnorderedIndices(CryptoError, ValueError):
+    """Leaf indices for a multiproof that are not strictly increasing."""
 
 
 def _sha256(data: bytes) -> bytes:
@@ -205,6 +226,57 @@ class MerkleTree:
         proof.reverse()
         return proof
 
+    def multiproof(self, indices: Sequence[int], size: int | None = None) -> list[bytes]:
+        """Return the multiproof of the leaves at `indices` (strictly increasing) in `size` leaves.
+
+        The hashes of the maximal subtrees holding no selected leaf, in the
+        module docstring's order: empty for a whole contiguous tree, the
+        inclusion proof for one leaf, ``[root]`` for no leaf at all. Raises
+        OutOfRange for an index outside the tree, UnorderedIndices for
+        indices that do not strictly increase.
+        """
+        return list(self.iter_multiproof(indices, size))
+
+    def iter_multiproof(self, indices: Iterable[int], size: int | None = None) -> Iterator[bytes]:
+        """Yield `multiproof(indices, size)` element by element, reading `indices` lazily.
+
+        For writers that stream: memory stays O(log n) however many leaves are
+        selected. A bad size raises here; a bad index raises when reached.
+        """
+        n = self._check_size(size)
+        return self._multiproof(iter(indices), n)
+
+    def _multiproof(self, indices: Iterator[int], n: int) -> Iterator[bytes]:
+        # The walk of `MultiproofVerifier.add_leaf`, emitting where it consumes.
+        current = next(indices, None)
+        if current is None:
+            if n:
+                yield self.root(n)
+            return
+        _check_index(current, -1, n)
+        edge = self._right_edge(n)
+        top = len(edge) - 1
+        lasts = [(n - 1) >> k for k in range(top + 1)]
+        sibling = self._sibling
+        pending: list[int] = []  # levels of selected left subtrees waiting for their right part
+        while current is not None:
+            following = next(indices, None)
+            if following is not None:
+                _check_index(following, current, n)
+            k, j = 0, current
+            while k < top:
+                if following is not None and following >> (k + 1) == j >> 1:
+                    pending.append(k)
+                    break
+                if j & 1 and pending and pending[-1] == k:
+                    pending.pop()
+                else:
+                    element = sibling(k, j, lasts[k], edge[k])
+                    if element is not None:
+                        yield element
+                k, j = k + 1, j >> 1
+            current = following
+
     def _check_size(self, size: int | None) -> int:
         if size is None:
             return self.size
@@ -362,3 +434,173 @@ def verify_consistency(
         fn >>= 1
         sn >>= 1
     return sn == 0 and hmac.compare_digest(fr, old_root) and hmac.compare_digest(sr, new_root)
+
+
+def _check_index(index: int, previous: int, n: int) -> None:
+    if not isinstance(index, int) or not 0 <= index < n:
+        raise OutOfRange(f"leaf index {index} is outside a tree of {n} leaves")
+    if index <= previous:
+        raise UnorderedIndices(f"leaf indices must strictly increase: {index} after {previous}")
+
+
+class MultiproofVerifier:
+    """Recompute a root from a multiproof and its leaves, streamed in increasing index order.
+
+    Holds O(log n) hashes however many leaves are fed, and reads `proof`
+    lazily, one element at a time, so both can come from files. Give every
+    selected ``(index, leaf_hash)`` to `add_leaf`, then ask `root()` or
+    `verify(root)`. Anything wrong (an index out of range or order, a
+    missing, malformed or surplus proof element) fails the verifier for
+    good: `add_leaf` returns False and `root()` None. Nothing here raises on
+    bad input.
+    """
+
+    __slots__ = (
+        "_failed",
+        "_finished",
+        "_h",
+        "_hash",
+        "_index",
+        "_lasts",
+        "_n",
+        "_pending",
+        "_proof",
+        "_result",
+        "_top",
+    )
+
+    def __init__(self, size: int, proof: Iterable[bytes], hash: HashName = "sm3") -> None:
+        self._h = _hash_function(hash)
+        self._failed = not isinstance(size, int) or size < 0
+        self._n = size if not self._failed else 0
+        n = self._n
+        self._top = (n - 1).bit_length() if n else 0
+        self._lasts = [(n - 1) >> k for k in range(self._top + 1)] if n else []
+        self._proof = iter(proof)
+        self._pending: list[tuple[int, bytes]] = []  # selected left subtrees: (level, hash)
+        self._index = -1
+        self._hash: bytes | None = None  # the last leaf fed, folded when the next one arrives
+        self._finished = False
+        self._result: bytes | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True once the leaves or the proof were found wrong."""
+        return self._failed
+
+    def add_leaf(self, index: int, leaf_hash: bytes) -> bool:
+        """Feed the next selected leaf; False (for good) if it or the proof so far is wrong."""
+        if (
+            self._failed
+            or self._finished
+            or not isinstance(index, int)
+            or not self._index < index < self._n
+            or not isinstance(leaf_hash, bytes)
+            or len(leaf_hash) != HASH_SIZE
+        ):
+            self._failed = True
+            return False
+        if self._hash is not None and not self._fold(index):
+            return False
+        self._index, self._hash = index, leaf_hash
+        return True
+
+    def root(self) -> bytes | None:
+        """The root the leaves and proof recompute, or None if they are inconsistent."""
+        if self._finished:
+            return self._result
+        self._finished = True
+        if self._failed:
+            return None
+        if self._hash is None:  # no leaf selected: the proof is the root itself
+            self._result = self._h(b"") if self._n == 0 else self._take()
+        elif self._fold(None):
+            self._result = self._hash
+        if next(self._proof, None) is not None:  # surplus elements
+            self._failed = True
+        if self._failed:
+            self._result = None
+        return self._result
+
+    def verify(self, root: bytes) -> bool:
+        """Whether the leaves and proof recompute `root`."""
+        computed = self.root()
+        return (
+            computed is not None
+            and isinstance(root, bytes)
+            and len(root) == HASH_SIZE
+            and hmac.compare_digest(computed, root)
+        )
+
+    def _take(self) -> bytes | None:
+        element = next(self._proof, None)
+        if not isinstance(element, bytes) or len(element) != HASH_SIZE:
+            self._failed = True
+            return None
+        return element
+
+    def _fold(self, following: int | None) -> bool:
+        """Hash the last leaf up to where `following` joins it (to the root when None)."""
+        h, lasts, pending, take = self._h, self._lasts, self._pending, self._take
+        k, j, r = 0, self._index, self._hash
+        assert r is not None
+        while k < self._top:
+            if following is not None and following >> (k + 1) == j >> 1:
+                pending.append((k, r))  # the right part holds `following`: wait for it
+                return True
+            if j & 1:
+                if pending and pending[-1][0] == k:
+                    r = h(_NODE + pending.pop()[1] + r)
+                else:
+                    left = take()
+                    if left is None:
+                        return False
+                    r = h(_NODE + left + r)
+            elif j < lasts[k]:  # a right sibling exists and holds no selected leaf
+                right = take()
+                if right is None:
+                    return False
+                r = h(_NODE + r + right)
+            k, j = k + 1, j >> 1
+        self._hash = r
+        return True
+
+
+def multiproof_root(
+    leaves: Iterable[tuple[int, bytes]],
+    size: int,
+    proof: Iterable[bytes],
+    hash: HashName = "sm3",
+) -> bytes | None:
+    """The root that `leaves` (``(index, leaf_hash)``, increasing) and `proof` give, or None."""
+    verifier = MultiproofVerifier(size, proof, hash)
+    add_leaf = verifier.add_leaf
+    try:
+        for index, leaf in leaves:
+            if not add_leaf(index, leaf):
+                return None
+    except (TypeError, ValueError):  # an item that is not an (index, hash) pair
+        return None
+    return verifier.root()
+
+
+def verify_multiproof(
+    leaves: Iterable[tuple[int, bytes]],
+    size: int,
+    proof: Sequence[bytes],
+    root: bytes,
+    hash: HashName = "sm3",
+) -> bool:
+    """Check a multiproof of ``(index, leaf_hash)`` pairs against a root; never raises on bad input.
+
+    `leaves` must come in strictly increasing index order and is read once,
+    lazily, in O(log n) memory besides `proof`. As with `verify_inclusion`,
+    take `size` and `root` from the same signed checkpoint.
+    """
+    computed = multiproof_root(leaves, size, proof, hash)
+    return (
+        computed is not None
+        and isinstance(root, bytes)
+        and len(root) == HASH_SIZE
+        and hmac.compare_digest(computed, root)
+    )

@@ -16,9 +16,13 @@ from trace_api.anchoring import service as anchoring_service
 from trace_api.anchoring.gateway import ChainGateway
 from trace_api.anchoring.routes import router as anchoring_router
 from trace_api.anchoring.worker import AnchorWorker
+from trace_api.audit.exports import ExportRunner
+from trace_api.audit.routes import router as audit_router
+from trace_api.audit.scheduler import Checkpointer
+from trace_api.audit.trees import LogTrees
 from trace_api.db import create_db_engine, migrate, session_factory, transaction
 from trace_api.health import router as health_router
-from trace_api.keystore import load_master_key
+from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.problems import install_problem_handlers
 from trace_api.settings import Settings, get_settings
 from trace_api.tenancy.routes import router as tenancy_router
@@ -33,7 +37,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     engine = engine or create_db_engine(settings.resolved_database_url)
     migrate(engine)
     master_key, master_key_source = load_master_key(settings)
+    signing_key, signing_key_source = load_signing_key(settings)
     sessions = session_factory(engine)
+    trees = LogTrees()
     gateway = ChainGateway(settings, sessions)
 
     app = FastAPI(
@@ -48,6 +54,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.sessions = sessions
     app.state.master_key = master_key
     app.state.master_key_source = master_key_source
+    app.state.signing_key = signing_key
+    app.state.signing_key_source = signing_key_source
+    app.state.log_trees = trees
+    app.state.checkpointer = Checkpointer(sessions=sessions, signing_key=signing_key, trees=trees)
+    app.state.exports = ExportRunner(
+        sessions=sessions,
+        signing_key=signing_key,
+        trees=trees,
+        directory=settings.data_dir / "exports",
+    )
     app.state.gateway = gateway
     app.state.worker = AnchorWorker(
         sessions=sessions, gateway=gateway, confirmations=settings.chain_confirmations
@@ -57,24 +73,36 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health_router)
     app.include_router(tenancy_router)
     app.include_router(anchoring_router)
+    app.include_router(audit_router)
     return app
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     stop = threading.Event()
-    thread = None
+    threads = []
     if app.state.settings.worker_in_process:
-        thread = threading.Thread(
-            target=app.state.worker.run_forever, args=(stop,), name="anchor-worker", daemon=True
-        )
-        thread.start()
+        interval = app.state.settings.checkpoint_interval
+        threads = [
+            threading.Thread(
+                target=app.state.worker.run_forever, args=(stop,), name="anchor-worker"
+            ),
+            threading.Thread(
+                target=app.state.checkpointer.run_forever,
+                args=(stop, interval),
+                name="checkpointer",
+            ),
+        ]
+        for thread in threads:
+            thread.daemon = True
+            thread.start()
     try:
         yield
     finally:
         stop.set()
-        if thread is not None:
+        for thread in threads:
             thread.join(timeout=30)
+        app.state.exports.shutdown()
         app.state.gateway.close()
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from trace_api.db import create_db_engine, migrate, session_factory, transaction
 from trace_api.errors import ServiceError, UnsafeSettings
 from trace_api.keystore import load_master_key
+from trace_api.models import Tenant
 from trace_api.settings import get_settings
 from trace_api.tenancy import service as tenancy_service
 
@@ -19,6 +24,8 @@ admin_app = typer.Typer(help="Tenant administration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
+audit_app = typer.Typer(help="The tenant audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 console = Console()
 
 
@@ -131,6 +138,122 @@ def worker(
     typer.echo(f"anchoring worker started on {settings.chain_url}")
     sys.stdout.flush()
     anchor_worker.run_forever(stop, interval)
+
+
+def _tenant_id(session: Session, name: str) -> str:
+    tenant_id = session.scalar(select(Tenant.id).where((Tenant.name == name) | (Tenant.id == name)))
+    if tenant_id is None:
+        console.print(f"[red]no tenant named {name!r}[/red]")
+        raise typer.Exit(2)
+    return str(tenant_id)
+
+
+@app.command("export-audit")
+def export_audit(
+    tenant: Annotated[str, typer.Option(help="Tenant name or id.")],
+    out: Annotated[Path, typer.Option(help="Where to write the bundle (.zip).")],
+    since: Annotated[datetime | None, typer.Option(help="Entries at or after (UTC).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Entries before (UTC).")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Entry kinds (repeatable).")] = None,
+    organisation: Annotated[str | None, typer.Option(help="Organisation id.")] = None,
+    item: Annotated[str | None, typer.Option(help="Item, case or batch id.")] = None,
+) -> None:
+    """Export a tenant's audit bundle that anyone can verify offline."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from sqlalchemy import func
+
+    from trace_api.audit.export import ExportFilters, entry_query, export_bundle
+    from trace_api.audit.log import log_size
+    from trace_api.audit.trees import LogTrees
+    from trace_api.keystore import load_signing_key
+
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    migrate(engine)
+    sessions = session_factory(engine)
+    signing_key, _ = load_signing_key(settings)
+    filters = ExportFilters(
+        since=_utc(since),
+        until=_utc(until),
+        kinds=kind or [],
+        organisation_id=organisation,
+        item=item,
+    )
+    with transaction(sessions) as session:
+        tenant_id = _tenant_id(session, tenant)
+        size = log_size(session=session, tenant_id=tenant_id)
+        query = entry_query(tenant_id, filters, size).order_by(None)
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    columns = (
+        TextColumn("exporting"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=console) as progress, open(out, "wb") as handle:
+            task = progress.add_task("export", total=total)
+            stats = export_bundle(
+                sessions=sessions,
+                tenant_id=tenant_id,
+                filters=filters,
+                signing_key=signing_key,
+                trees=LogTrees(),
+                out=handle,
+                progress=lambda n: progress.update(task, completed=n),
+            )
+            progress.update(task, completed=stats.entries)
+    except ServiceError as exc:
+        out.unlink(missing_ok=True)
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"wrote {out}: {stats.entries:,} entries")
+
+
+@app.command("verify-bundle")
+def verify_bundle_command(
+    bundle: Annotated[Path, typer.Argument(help="The audit bundle (.zip).")],
+    rpc: Annotated[str | None, typer.Option(help="Check anchors on this chain (JSON-RPC).")] = None,
+    key: Annotated[str | None, typer.Option(help="Expected SM2 public key (hex).")] = None,
+    confirmations: Annotated[int, typer.Option(help="Confirmations an anchor needs.")] = 1,
+) -> None:
+    """Verify an audit bundle offline, and on chain with --rpc; exit 0 only if all holds."""
+    from compliance.verify import verify_bundle
+
+    expected = bytes.fromhex(key.removeprefix("0x")) if key else None
+    verdict = verify_bundle(
+        bundle, rpc_url=rpc, min_confirmations=confirmations, expected_public_key=expected
+    )
+    typer.echo(verdict.describe())
+    raise typer.Exit(0 if verdict.ok else 1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Checkpoint every tenant whose log grew (signed, queued for anchoring)."""
+    from trace_api.audit.scheduler import Checkpointer
+    from trace_api.audit.trees import LogTrees
+    from trace_api.keystore import load_signing_key
+
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    migrate(engine)
+    signing_key, _ = load_signing_key(settings)
+    checkpointer = Checkpointer(
+        sessions=session_factory(engine), signing_key=signing_key, trees=LogTrees()
+    )
+    made = checkpointer.run_once()
+    console.print(f"{made} checkpoint(s) made")
+    for tenant_id, failure in checkpointer.integrity_failures.items():
+        console.print(f"[red]tenant {tenant_id}: {failure}[/red]")
+    if checkpointer.integrity_failures:
+        raise typer.Exit(1)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":

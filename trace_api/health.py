@@ -18,11 +18,14 @@ def healthz(request: Request) -> JSONResponse:
     state = request.app.state
     database = database_status(state.engine)
     chain: dict[str, Any] = state.chain_status()
+    integrity = dict(state.checkpointer.integrity_failures)
+    healthy = database["ok"] and chain.get("ok", True) and not integrity
     body = {
-        "status": "ok" if database["ok"] and chain.get("ok", True) else "degraded",
+        "status": "ok" if healthy else "degraded",
         "version": __version__,
         "env": state.settings.env,
         "database": database,
         "chain": chain,
+        "audit_log": {"ok": not integrity, "integrity_failures": integrity},
     }
     return JSONResponse(body, status_code=200 if database["ok"] else 503)

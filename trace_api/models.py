@@ -153,3 +153,103 @@ class AnchorJob(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditHead(Base):
+    """The size of a tenant's audit log; its row lock serialises appends per tenant."""
+
+    __tablename__ = "audit_heads"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AuditEntry(Base):
+    """One leaf of a tenant's append-only log: the exact canonical JSON that was hashed."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "seq"),
+        Index("ix_audit_entries_tenant_kind", "tenant_id", "kind"),
+        Index("ix_audit_entries_tenant_time", "tenant_id", "recorded_at"),
+        Index("ix_audit_entries_tenant_org", "tenant_id", "organisation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditItemRef(Base):
+    """Which log entries concern an item (or case, or batch): the export's item filter."""
+
+    __tablename__ = "audit_item_refs"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    item: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class AuditCheckpoint(Base):
+    """A signed (tree size, root) of a tenant's log, anchored on chain through a job."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (UniqueConstraint("tenant_id", "size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[str] = mapped_column(String(66))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    anchor_job_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_jobs.id"), nullable=True)
+
+
+class AuditWitness(Base):
+    """An independent witness whose BLS key co-signs a tenant's checkpoints."""
+
+    __tablename__ = "audit_witnesses"
+    __table_args__ = (UniqueConstraint("tenant_id", "public_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(48))
+    proof_of_possession: Mapped[bytes] = mapped_column(LargeBinary(96))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditCosignature(Base):
+    """A witness's BLS signature over one checkpoint body."""
+
+    __tablename__ = "audit_cosignatures"
+
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("audit_checkpoints.id"), primary_key=True)
+    witness_id: Mapped[str] = mapped_column(ForeignKey("audit_witnesses.id"), primary_key=True)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(96))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditExport(Base):
+    """An audit bundle export job and, once done, its file."""
+
+    __tablename__ = "audit_exports"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    filters: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    entries: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

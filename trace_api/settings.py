@@ -36,6 +36,14 @@ class Settings(BaseSettings):
         description="32 hex digits (SM4 key) wrapping tenant data keys; default: generated "
         "once into data_dir/master.key with 0600 permissions.",
     )
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="64 hex digits: the SM2 private key that signs audit checkpoints and "
+        "bundles; default: generated once into data_dir/signing.key with 0600 permissions.",
+    )
+    checkpoint_interval: float = Field(
+        default=60.0, gt=0, description="Seconds between scheduled audit log checkpoints."
+    )
     chain_url: str = Field(default="embedded", description="'embedded' or a JSON-RPC URL.")
     chain_private_key: SecretStr | None = Field(
         default=None, description="Hex key that signs anchor transactions; dev key if unset."
@@ -68,6 +76,8 @@ class Settings(BaseSettings):
         problems = []
         if self.master_key is None:
             problems.append("TRACE_MASTER_KEY must be set (a generated local key is not safe)")
+        if self.signing_key is None:
+            problems.append("TRACE_SIGNING_KEY must be set (a generated local key is not safe)")
         if self.resolved_database_url.startswith("sqlite"):
             problems.append("TRACE_DATABASE_URL must name a server database, not SQLite")
         if self.chain_url == "embedded":

@@ -38,7 +38,13 @@ def test_production_refuses_every_unsafe_default() -> None:
     with pytest.raises(UnsafeSettings) as caught:
         Settings(env="production").check_production_safety()
     text = str(caught.value)
-    for name in ("TRACE_MASTER_KEY", "TRACE_DATABASE_URL", "TRACE_CHAIN_URL", "https"):
+    for name in (
+        "TRACE_MASTER_KEY",
+        "TRACE_SIGNING_KEY",
+        "TRACE_DATABASE_URL",
+        "TRACE_CHAIN_URL",
+        "https",
+    ):
         assert name in text
 
 
@@ -46,6 +52,7 @@ def test_production_starts_on_safe_settings() -> None:
     Settings(
         env="production",
         master_key=SecretStr("00" * 16),
+        signing_key=SecretStr("11" * 32),
         database_url="postgresql://db.internal/trace",
         chain_url="https://rpc.example.invalid",
         chain_private_key=SecretStr("11" * 32),

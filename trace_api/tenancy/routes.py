@@ -63,7 +63,9 @@ def get_api_key(key_id: str, admin: AdminKey, session: SessionDep) -> ApiKeyOut:
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
 def revoke_api_key(key_id: str, admin: AdminKey, session: SessionDep) -> ApiKeyOut:
-    record = service.revoke_api_key(session=session, tenant_id=admin.tenant_id, key_id=key_id)
+    record = service.revoke_api_key(
+        session=session, tenant_id=admin.tenant_id, key_id=key_id, actor=admin.key_id
+    )
     return ApiKeyOut.model_validate(record)
 
 
@@ -72,7 +74,7 @@ def create_organisation(
     body: OrganisationCreate, admin: AdminKey, session: SessionDep
 ) -> OrganisationOut:
     record = service.create_organisation(
-        session=session, tenant_id=admin.tenant_id, **body.model_dump()
+        session=session, tenant_id=admin.tenant_id, actor=admin.key_id, **body.model_dump()
     )
     return OrganisationOut.model_validate(record)
 
@@ -102,7 +104,10 @@ def list_data_keys(admin: AdminKey, session: SessionDep) -> list[DataKeyOut]:
 @router.post("/data-keys", response_model=DataKeyOut, status_code=status.HTTP_201_CREATED)
 def rotate_data_key(request: Request, admin: AdminKey, session: SessionDep) -> DataKeyOut:
     record = service.rotate_data_key(
-        session=session, master_key=request.app.state.master_key, tenant_id=admin.tenant_id
+        session=session,
+        master_key=request.app.state.master_key,
+        tenant_id=admin.tenant_id,
+        actor=admin.key_id,
     )
     return DataKeyOut.model_validate(record)
 
@@ -113,5 +118,7 @@ def shred_data_key(
 ) -> DataKeyOut:
     if body.confirm_key_id != key_id:
         raise InvalidInput("confirm_key_id must repeat the key id being shredded")
-    record = service.shred_data_key(session=session, tenant_id=admin.tenant_id, key_id=key_id)
+    record = service.shred_data_key(
+        session=session, tenant_id=admin.tenant_id, key_id=key_id, actor=admin.key_id
+    )
     return DataKeyOut.model_validate(record)

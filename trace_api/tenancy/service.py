@@ -17,6 +17,7 @@ from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as NumberInvalid
 
 from crypto import envelope, sm4
+from trace_api.audit import log as audit_log
 from trace_api.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from trace_api.models import ApiKey, Organisation, Tenant, TenantKey, utcnow
 
@@ -52,21 +53,29 @@ def create_tenant(*, session: Session, master_key: bytes, name: str) -> tuple[Te
     tenant = Tenant(name=name)
     session.add(tenant)
     session.flush()
+    audit_log.start_log(session=session, tenant_id=tenant.id)
+    audit_log.append(
+        session=session, tenant_id=tenant.id, kind="tenant.created", data={"name": name}
+    )
     rotate_data_key(session=session, master_key=master_key, tenant_id=tenant.id)
     admin = issue_api_key(session=session, tenant_id=tenant.id, role="admin", label="first admin")
     return tenant, admin
 
 
-def rotate_data_key(*, session: Session, master_key: bytes, tenant_id: str) -> TenantKey:
+def rotate_data_key(
+    *, session: Session, master_key: bytes, tenant_id: str, actor: str = audit_log.SYSTEM
+) -> TenantKey:
     """A new data key for the tenant, wrapped by the master key, active for new data.
 
     The keys before it stay readable (retired), so old data opens as before.
     """
+    retired = []
     for current in session.scalars(
         select(TenantKey).where(TenantKey.tenant_id == tenant_id, TenantKey.status == "active")
     ):
         current.status = "retired"
         current.retired_at = utcnow()
+        retired.append(current.key_id)
     key_id = f"dk-{secrets.token_hex(8)}"
     record = TenantKey(
         key_id=key_id,
@@ -76,6 +85,13 @@ def rotate_data_key(*, session: Session, master_key: bytes, tenant_id: str) -> T
     )
     session.add(record)
     session.flush()
+    audit_log.append(
+        session=session,
+        tenant_id=tenant_id,
+        kind="data_key.rotated",
+        actor=actor,
+        data={"key_id": key_id, "retired": retired},
+    )
     return record
 
 
@@ -85,7 +101,9 @@ def list_data_keys(*, session: Session, tenant_id: str) -> list[TenantKey]:
     return list(session.scalars(query.order_by(TenantKey.created_at.desc())))
 
 
-def shred_data_key(*, session: Session, tenant_id: str, key_id: str) -> TenantKey:
+def shred_data_key(
+    *, session: Session, tenant_id: str, key_id: str, actor: str = audit_log.SYSTEM
+) -> TenantKey:
     """Destroy a data key for good: its wrapped copy is deleted and its data unreadable."""
     record = session.get(TenantKey, key_id)
     if record is None or record.tenant_id != tenant_id:
@@ -96,6 +114,13 @@ def shred_data_key(*, session: Session, tenant_id: str, key_id: str) -> TenantKe
     record.status = "shredded"
     record.shredded_at = utcnow()
     session.flush()
+    audit_log.append(
+        session=session,
+        tenant_id=tenant_id,
+        kind="data_key.shredded",
+        actor=actor,
+        data={"key_id": key_id},
+    )
     return record
 
 
@@ -142,6 +167,14 @@ def issue_api_key(
     )
     session.add(record)
     session.flush()
+    audit_log.append(
+        session=session,
+        tenant_id=tenant_id,
+        kind="api_key.created",
+        actor=created_by or audit_log.SYSTEM,
+        organisation_id=organisation_id,
+        data={"key_id": key_id, "role": role, "organisation_id": organisation_id, "label": label},
+    )
     return IssuedKey(record=record, text=f"{KEY_PREFIX}_{key_id}_{secret}")
 
 
@@ -173,7 +206,9 @@ def get_api_key(*, session: Session, tenant_id: str, key_id: str) -> ApiKey:
     return record
 
 
-def revoke_api_key(*, session: Session, tenant_id: str, key_id: str) -> ApiKey:
+def revoke_api_key(
+    *, session: Session, tenant_id: str, key_id: str, actor: str = audit_log.SYSTEM
+) -> ApiKey:
     """Revoke a key; the tenant's last active admin key cannot be revoked."""
     record = get_api_key(session=session, tenant_id=tenant_id, key_id=key_id)
     if record.revoked_at is not None:
@@ -192,6 +227,14 @@ def revoke_api_key(*, session: Session, tenant_id: str, key_id: str) -> ApiKey:
             raise Conflict("this is the tenant's last active admin key")
     record.revoked_at = utcnow()
     session.flush()
+    audit_log.append(
+        session=session,
+        tenant_id=tenant_id,
+        kind="api_key.revoked",
+        actor=actor,
+        organisation_id=record.organisation_id,
+        data={"key_id": key_id, "role": record.role},
+    )
     return record
 
 
@@ -203,6 +246,7 @@ def create_organisation(
     kind: str,
     parent_id: str | None = None,
     uscc: str | None = None,
+    actor: str = audit_log.SYSTEM,
 ) -> Organisation:
     """An organisation of the tenant, optionally under a parent of the same tenant."""
     if parent_id is not None:
@@ -221,6 +265,20 @@ def create_organisation(
             session.flush()
     except IntegrityError as exc:
         raise Conflict(f"an organisation named {name!r} exists already") from exc
+    audit_log.append(
+        session=session,
+        tenant_id=tenant_id,
+        kind="organisation.created",
+        actor=actor,
+        organisation_id=record.id,
+        data={
+            "id": record.id,
+            "name": record.name,
+            "kind": kind,
+            "parent_id": parent_id,
+            "uscc": uscc,
+        },
+    )
     return record
 
 

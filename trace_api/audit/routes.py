@@ -1,0 +1,200 @@
+"""HTTP routes of the audit log: checkpoints, witnesses and exports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from trace_api.anchoring import service as anchoring_service
+from trace_api.audit import exports as exports_service
+from trace_api.audit import witnesses as witness_service
+from trace_api.audit.checkpoints import create_checkpoint
+from trace_api.audit.export import ExportFilters
+from trace_api.audit.schemas import (
+    CheckpointOut,
+    CosignatureIn,
+    ExportOut,
+    ExportRequest,
+    WitnessCreate,
+    WitnessOut,
+)
+from trace_api.deps import AdminKey, SessionDep, require_role
+from trace_api.errors import Conflict, InvalidInput
+from trace_api.models import (
+    AnchorJob,
+    AuditCheckpoint,
+    AuditCosignature,
+    AuditWitness,
+    ChainDeployment,
+)
+from trace_api.tenancy.service import Principal
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+Auditor = Annotated[Principal, Depends(require_role("compliance", "admin"))]
+
+
+def _checkpoint_out(session: SessionDep, record: AuditCheckpoint) -> CheckpointOut:
+    reference: dict[str, object] = {"status": "none"}
+    if record.anchor_job_id is not None:
+        job = session.get(AnchorJob, record.anchor_job_id)
+        if job is not None:
+            deployment = (
+                session.get(ChainDeployment, job.deployment_id) if job.deployment_id else None
+            )
+            reference = anchoring_service.anchor_reference(job, deployment, head=None)
+    cosigners = session.scalars(
+        select(AuditCosignature.witness_id).where(AuditCosignature.checkpoint_id == record.id)
+    )
+    return CheckpointOut(
+        size=record.size,
+        root=record.root,
+        issued_at=record.issued_at,
+        body=record.body.decode(),
+        signature=record.signature.hex(),
+        anchor=reference,
+        cosigners=sorted(cosigners),
+    )
+
+
+@router.post("/checkpoints", response_model=CheckpointOut)
+def checkpoint_now(
+    request: Request, principal: Auditor, session: SessionDep, response: Response
+) -> CheckpointOut:
+    result = create_checkpoint(
+        session=session,
+        tenant_id=principal.tenant_id,
+        signing_key=request.app.state.signing_key,
+        trees=request.app.state.log_trees,
+    )
+    if result is None:
+        raise Conflict("the log is empty: nothing to checkpoint")
+    response.status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+    return _checkpoint_out(session, result.checkpoint)
+
+
+@router.get("/checkpoints", response_model=list[CheckpointOut])
+def list_checkpoints(principal: Auditor, session: SessionDep) -> list[CheckpointOut]:
+    records = session.scalars(
+        select(AuditCheckpoint)
+        .where(AuditCheckpoint.tenant_id == principal.tenant_id)
+        .order_by(AuditCheckpoint.size.desc())
+        .limit(100)
+    )
+    return [_checkpoint_out(session, r) for r in records]
+
+
+@router.get("/checkpoints/{size}", response_model=CheckpointOut)
+def get_checkpoint(size: int, principal: Auditor, session: SessionDep) -> CheckpointOut:
+    record = witness_service.get_checkpoint(
+        session=session, tenant_id=principal.tenant_id, size=size
+    )
+    return _checkpoint_out(session, record)
+
+
+@router.post(
+    "/checkpoints/{size}/cosignatures",
+    response_model=CheckpointOut,
+    status_code=status.HTTP_201_CREATED,
+)
+def cosign_checkpoint(
+    size: int, body: CosignatureIn, principal: Auditor, session: SessionDep
+) -> CheckpointOut:
+    witness_service.add_cosignature(
+        session=session,
+        tenant_id=principal.tenant_id,
+        size=size,
+        witness_id=body.witness_id,
+        signature=_hex(body.signature),
+    )
+    record = witness_service.get_checkpoint(
+        session=session, tenant_id=principal.tenant_id, size=size
+    )
+    return _checkpoint_out(session, record)
+
+
+@router.post("/witnesses", response_model=WitnessOut, status_code=status.HTTP_201_CREATED)
+def register_witness(body: WitnessCreate, admin: AdminKey, session: SessionDep) -> WitnessOut:
+    record = witness_service.register_witness(
+        session=session,
+        tenant_id=admin.tenant_id,
+        name=body.name,
+        public_key=_hex(body.public_key),
+        pop=_hex(body.proof_of_possession),
+        actor=admin.key_id,
+    )
+    return _witness_out(record)
+
+
+@router.get("/witnesses", response_model=list[WitnessOut])
+def list_witnesses(principal: Auditor, session: SessionDep) -> list[WitnessOut]:
+    records = witness_service.list_witnesses(session=session, tenant_id=principal.tenant_id)
+    return [_witness_out(r) for r in records]
+
+
+@router.post("/exports", response_model=ExportOut, status_code=status.HTTP_202_ACCEPTED)
+def start_export(
+    body: ExportRequest,
+    request: Request,
+    principal: Auditor,
+    session: SessionDep,
+    response: Response,
+) -> ExportOut:
+    filters = ExportFilters(**body.model_dump())
+    runner: exports_service.ExportRunner = request.app.state.exports
+    record = runner.start(
+        session=session,
+        tenant_id=principal.tenant_id,
+        requested_by=principal.key_id,
+        filters=filters,
+    )
+    session.commit()  # the job must see its row before it starts
+    runner.launch(record.id, principal.tenant_id, filters)
+    response.headers["Location"] = f"/v1/audit/exports/{record.id}"
+    return ExportOut.model_validate(record)
+
+
+@router.get("/exports/{export_id}", response_model=ExportOut)
+def get_export(export_id: str, principal: Auditor, session: SessionDep) -> ExportOut:
+    record = exports_service.get_export(
+        session=session, tenant_id=principal.tenant_id, export_id=export_id
+    )
+    out = ExportOut.model_validate(record)
+    if record.status == "done":
+        out.download = f"/v1/audit/exports/{record.id}/bundle"
+    return out
+
+
+@router.get("/exports/{export_id}/bundle", response_class=FileResponse)
+def download_export(
+    export_id: str, request: Request, principal: Auditor, session: SessionDep
+) -> FileResponse:
+    record = exports_service.get_export(
+        session=session, tenant_id=principal.tenant_id, export_id=export_id
+    )
+    if record.status != "done":
+        raise Conflict(f"export {export_id} is {record.status}, not done")
+    path = request.app.state.exports.path_of(record)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"audit-{record.created_at:%Y%m%dT%H%M%SZ}-{record.id[:8]}.zip",
+    )
+
+
+def _witness_out(record: AuditWitness) -> WitnessOut:
+    return WitnessOut(
+        id=record.id,
+        name=record.name,
+        public_key=record.public_key.hex(),
+        created_at=record.created_at,
+    )
+
+
+def _hex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text.removeprefix("0x"))
+    except ValueError as exc:
+        raise InvalidInput("not hex") from exc

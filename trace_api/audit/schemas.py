@@ -1,0 +1,64 @@
+"""HTTP input and output models for the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime | None = Field(default=None, description="Entries at or after (UTC).")
+    until: AwareDatetime | None = Field(default=None, description="Entries before (UTC).")
+    kinds: list[str] = Field(default_factory=list, max_length=100)
+    organisation_id: str | None = None
+    item: str | None = Field(default=None, max_length=200)
+
+
+class ExportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    status: Literal["running", "done", "failed"]
+    entries: int | None
+    size_bytes: int | None
+    sha256: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    download: str | None = None
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    root: str
+    issued_at: datetime
+    body: str = Field(description="The signed canonical JSON, as text.")
+    signature: str = Field(description="SM2 signature (DER), hex.")
+    anchor: dict[str, object]
+    cosigners: list[str]
+
+
+class WitnessCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    public_key: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{96}$", description="BLS12-381 G1, hex.")
+    proof_of_possession: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{192}$", description="hex")
+
+
+class WitnessOut(BaseModel):
+    id: str
+    name: str
+    public_key: str
+    created_at: datetime
+
+
+class CosignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    witness_id: str
+    signature: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{192}$", description="BLS signature, hex.")
