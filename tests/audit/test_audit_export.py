@@ -162,3 +162,28 @@ def test_cli_exports_and_verifies(tmp_path: Path, db_url: str, engine: Engine, m
         assert refused.exit_code == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_bundle_verifies_against_the_chain_it_was_anchored_on(
+    tmp_path: Path, db_url: str, engine: Engine, anvil_snapshot, anvil_factory
+) -> None:
+    node = anvil_snapshot
+    app = chain_app(tmp_path, db_url, engine, node.url, node.private_keys[0])
+    tenant = make_tenant(app, "acme")
+    _seed(app, tenant)
+    with TestClient(app) as client:
+        client.post("/v1/audit/checkpoints", headers=tenant.auth("compliance"))
+        assert app.state.worker.run_until_idle().confirmed >= 1
+        bundle = _export(client, tenant)
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(bundle)
+    verdict = verify_bundle(path, rpc_url=node.url)
+    assert verdict.ok, verdict.describe()
+    assert verdict.anchors_checked >= 1
+    runner = CliRunner()
+    result = runner.invoke(cli_app, ["verify-bundle", str(path), "--rpc", node.url])
+    assert result.exit_code == 0, result.output
+    elsewhere = anvil_factory()  # a chain that never saw these anchors
+    refused = runner.invoke(cli_app, ["verify-bundle", str(path), "--rpc", elsewhere.url])
+    assert refused.exit_code == 1
+    assert "checkpoint size" in refused.output
