@@ -145,8 +145,17 @@ def child_baseline(db_url: str, tenant_id: str, out: Path) -> None:
 
 
 def _report(entries: int, seconds: float) -> None:
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{entries} {seconds:.3f} {peak_kb}")
+    print(f"{entries} {seconds:.3f} {_peak_rss_kb()}")
+
+
+def _peak_rss_kb() -> int:
+    # VmHWM belongs to this process image; ru_maxrss would carry over the parent's peak,
+    # which Linux keeps across fork and execve.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _run_child(*args: str) -> tuple[int, float, float]:
