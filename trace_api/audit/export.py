@@ -130,9 +130,13 @@ def export_bundle(
 
 
 def _entries(rows: Any, progress: Callable[[int], None] | None) -> Iterator[BundleEntry]:
-    for count, (seq, body, leaf, kind, at) in enumerate(rows, start=1):
-        yield BundleEntry(seq=seq, body=bytes(body), leaf_hash=bytes(leaf), kind=kind, at=at)
-        if progress is not None and count % 10_000 == 0:
+    count = 0
+    # Whole partitions: row-at-a-time iteration makes server-side cursors fetch in dribbles.
+    for partition in rows.partitions(_ROWS_PER_FETCH):
+        for seq, body, leaf, kind, at in partition:
+            yield BundleEntry(seq=seq, body=bytes(body), leaf_hash=bytes(leaf), kind=kind, at=at)
+        count += len(partition)
+        if progress is not None:
             progress(count)
 
 

@@ -35,9 +35,9 @@ def load_tree(
         select(AuditEntry.leaf_hash)
         .where(*where)
         .order_by(AuditEntry.seq)
-        .execution_options(stream_results=True)
+        .execution_options(yield_per=_CHUNK)
     )
-    while chunk := rows.fetchmany(_CHUNK):
+    for chunk in rows.partitions(_CHUNK):
         tree.extend_leaf_hashes([bytes(leaf) for (leaf,) in chunk])
     return tree
 
