@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench contracts check-contracts worker clean
+.PHONY: run test lint bench contracts check-contracts worker clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,11 @@ run: $(STAMP)
 worker: $(STAMP)
 	$(BIN)/trace worker
 
-test: $(STAMP) $(NODE_STAMP)
+# The browser tests drive Debian's chromium (never a downloaded browser build).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
+
+test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

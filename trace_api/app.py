@@ -20,10 +20,14 @@ from trace_api.audit.exports import ExportRunner
 from trace_api.audit.routes import router as audit_router
 from trace_api.audit.scheduler import Checkpointer
 from trace_api.audit.trees import LogTrees
+from trace_api.codes.jobs import IssueRunner
+from trace_api.codes.routes import router as codes_router
 from trace_api.db import create_db_engine, migrate, session_factory, transaction
 from trace_api.health import router as health_router
 from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.problems import install_problem_handlers
+from trace_api.resolver.routes import router as resolver_router
+from trace_api.resolver.service import Resolver
 from trace_api.settings import Settings, get_settings
 from trace_api.tenancy.routes import router as tenancy_router
 
@@ -69,11 +73,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         sessions=sessions, gateway=gateway, confirmations=settings.chain_confirmations
     )
     app.state.chain_status = lambda: chain_status(app)
+    app.state.code_issuer = IssueRunner(
+        sessions=sessions,
+        master_key=master_key,
+        workers=settings.codes_issue_workers,
+        directory=settings.data_dir / "issuances",
+    )
+    app.state.resolver = Resolver(settings=settings, master_key=master_key, gateway=gateway)
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(tenancy_router)
     app.include_router(anchoring_router)
     app.include_router(audit_router)
+    app.include_router(codes_router)
+    app.include_router(resolver_router)
     return app
 
 
@@ -103,6 +116,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for thread in threads:
             thread.join(timeout=30)
         app.state.exports.shutdown()
+        app.state.code_issuer.shutdown()
         app.state.gateway.close()
 
 

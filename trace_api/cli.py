@@ -26,6 +26,8 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(db_app, name="db")
 audit_app = typer.Typer(help="The tenant audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+codes_app = typer.Typer(help="Per-item codes: issue, verify proofs.", no_args_is_help=True)
+app.add_typer(codes_app, name="codes")
 console = Console()
 
 
@@ -248,6 +250,106 @@ def audit_checkpoint() -> None:
         console.print(f"[red]tenant {tenant_id}: {failure}[/red]")
     if checkpointer.integrity_failures:
         raise typer.Exit(1)
+
+
+@codes_app.command("issue")
+def codes_issue(
+    batch: Annotated[str, typer.Option(help="Batch id.")],
+    count: Annotated[int, typer.Option(help="How many codes.", min=1)],
+    pins: Annotated[bool, typer.Option(help="Also issue scratch-off PINs.")] = False,
+    pins_out: Annotated[Path | None, typer.Option(help="Where to write the PINs (CSV).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Sealing processes.")] = None,
+) -> None:
+    """Issue a batch's codes with a progress bar (one transaction; anchored by the worker)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from trace_api.codes import service as codes_service
+    from trace_api.codes.issuing import SealerPool, issue_codes
+    from trace_api.codes.jobs import pins_csv
+    from trace_api.models import Batch
+
+    if pins and pins_out is None:
+        console.print("[red]--pins needs --pins-out: PINs are shown once and kept as hashes[/red]")
+        raise typer.Exit(2)
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    migrate(engine)
+    master_key, _ = load_master_key(settings)
+    sealers = SealerPool(settings.codes_issue_workers if workers is None else workers)
+    columns = (
+        TextColumn("issuing"),
+        BarColumn(),
+        TextColumn("{task.completed:,}/{task.total:,}"),
+        TimeElapsedColumn(),
+    )
+    try:
+        with transaction(session_factory(engine)) as session:
+            record = session.get(Batch, batch)
+            if record is None:
+                console.print(f"[red]no batch {batch}[/red]")
+                raise typer.Exit(2)
+            issuance = codes_service.start_issuance(
+                session=session,
+                tenant_id=record.tenant_id,
+                batch_id=batch,
+                count=count,
+                with_pins=pins,
+                allocation=None,
+                max_count=settings.codes_max_per_issue,
+                actor="cli",
+            )
+            keyring = tenancy_service.tenant_keyring(
+                session=session, master_key=master_key, tenant_id=record.tenant_id
+            )
+            with Progress(*columns, console=console) as progress:
+                task = progress.add_task("issue", total=count)
+                result = issue_codes(
+                    session=session,
+                    issuance=issuance,
+                    keyring=keyring,
+                    pin_key=codes_service.pin_key(master_key),
+                    sealers=sealers,
+                    progress=lambda n: progress.update(task, completed=n),
+                )
+            if pins_out is not None and result.pins is not None:
+                pins_out.write_text(pins_csv(result.pins))
+                pins_out.chmod(0o600)
+    except ServiceError as exc:
+        console.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        sealers.close()
+    console.print(f"issued {result.count:,} codes; batch root 0x{result.root.hex()}")
+
+
+@codes_app.command("verify-proof")
+def codes_verify_proof(
+    proof: Annotated[Path, typer.Argument(help="A proof JSON from /v1/codes/{serial}/proof.")],
+) -> None:
+    """Check a code's inclusion proof offline with the crypto library alone."""
+    import json
+
+    from crypto.merkle import verify_inclusion
+
+    document = json.loads(proof.read_text())
+    try:
+        ok = verify_inclusion(
+            bytes.fromhex(document["leaf"]),
+            int(document["index"]),
+            int(document["tree_size"]),
+            [bytes.fromhex(p) for p in document["path"]],
+            bytes.fromhex(document["root"]),
+            hash=document["hash"],
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        typer.echo(f"not a proof: {exc}")
+        raise typer.Exit(1) from exc
+    anchor = document.get("anchor", {})
+    where = f"anchor {anchor.get('anchor_id')} ({anchor.get('status')})"
+    typer.echo(
+        f"{'OK' if ok else 'FAILED'}: leaf {document['index']} of {document['tree_size']}, {where}"
+    )
+    raise typer.Exit(0 if ok else 1)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

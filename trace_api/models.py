@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     String,
     Text,
@@ -253,3 +256,141 @@ class AuditExport(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# -- codes: products, batches, per-item codes, scans (issue 5) ---------------------------------
+#
+# `codes` is the bulk table (millions of rows per batch): an integer key, the leaf index,
+# the serial and the sealed payload, nothing else. What changes after issuance (scans, PIN
+# use, per-code recall) lives in `code_states`, one row per code created on first use, so
+# issuing stays a pure append.
+
+_CodeKey = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: an alias of the rowid
+
+
+class Product(Base):
+    """A trade item: a GTIN-14 of the tenant, with its name and brand-defined links."""
+
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("tenant_id", "gtin"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    gtin: Mapped[str] = mapped_column(String(14))
+    name: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    links: Mapped[str] = mapped_column(Text, default="{}")  # JSON: GS1 link type -> URL
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Batch(Base):
+    """A production lot of one product; its codes form one Merkle tree, anchored once."""
+
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("tenant_id", "product_id", "lot"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"))
+    lot: Mapped[str] = mapped_column(String(20))
+    production_date: Mapped[date] = mapped_column(Date)
+    factory: Mapped[str] = mapped_column(String(200))
+    expiry: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | recalled
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    recall_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CodeIssuance(Base):
+    """The one issuance of a batch's codes: a job row, then the batch's Merkle root."""
+
+    __tablename__ = "code_issuances"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), unique=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    with_pins: Mapped[bool] = mapped_column(default=False)
+    allocation: Mapped[str] = mapped_column(Text, default="null")  # canonical JSON or null
+    # pending | running | done | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    root: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    anchor_job_id: Mapped[int | None] = mapped_column(ForeignKey("anchor_jobs.id"), nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class CodeTree(Base):
+    """The leaf hashes of an issuance's Merkle tree, concatenated (32 bytes each, in order)."""
+
+    __tablename__ = "code_trees"
+
+    issuance_id: Mapped[int] = mapped_column(ForeignKey("code_issuances.id"), primary_key=True)
+    leaf_hashes: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Code(Base):
+    """One item's code: its serial and SM4-GCM sealed payload, leaf ``idx`` of its batch tree."""
+
+    __tablename__ = "codes"
+    __table_args__ = (Index("ix_codes_issuance_idx", "issuance_id", "idx", unique=True),)
+
+    id: Mapped[int] = mapped_column(_CodeKey, primary_key=True, autoincrement=True)
+    issuance_id: Mapped[int] = mapped_column(ForeignKey("code_issuances.id"))
+    idx: Mapped[int] = mapped_column(BigInteger)
+    serial: Mapped[str] = mapped_column(String(20), unique=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    pin_hash: Mapped[bytes | None] = mapped_column(LargeBinary(16), nullable=True)
+
+
+class CodeState(Base):
+    """What happened to a code since issuance; created on its first scan, PIN use or recall."""
+
+    __tablename__ = "code_states"
+
+    code_id: Mapped[int] = mapped_column(_CodeKey, ForeignKey("codes.id"), primary_key=True)
+    scan_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    first_scan_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    first_scan_region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    last_scan_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    located_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    pin_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pin_failures: Mapped[int] = mapped_column(default=0)
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    recall_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CodeScan(Base):
+    """One consumer scan: when, where (if the client said), and a keyed hash of its IP."""
+
+    __tablename__ = "code_scans"
+    __table_args__ = (Index("ix_code_scans_code", "code_id", "id"),)
+
+    id: Mapped[int] = mapped_column(_CodeKey, primary_key=True, autoincrement=True)
+    code_id: Mapped[int] = mapped_column(_CodeKey, ForeignKey("codes.id"))
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    region: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    client_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
+    warnings: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ResolverMiss(Base):
+    """A lookup of a serial that does not exist: counted per client (keyed hash of its IP)."""
+
+    __tablename__ = "resolver_misses"
+    __table_args__ = (Index("ix_resolver_misses_client", "client_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(_CodeKey, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    client_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
+    reason: Mapped[str] = mapped_column(String(32))

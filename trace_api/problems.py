@@ -37,11 +37,17 @@ def problem_type(slug: str) -> str:
 
 
 def problem_response(
-    status: int, slug: str, title: str, detail: str, instance: str, **extra: Any
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    instance: str,
+    type_uri: str | None = None,
+    **extra: Any,
 ) -> JSONResponse:
     """A problem+json response with the RFC 9457 members and any extension members."""
     body = {
-        "type": problem_type(slug),
+        "type": type_uri or problem_type(slug),
         "title": title,
         "status": status,
         "detail": detail,
@@ -59,9 +65,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return problem_response(
-            exc.status, exc.slug, exc.title, exc.detail, request.url.path, **exc.extra
+        # An error with its own type URI (the EPCIS binding's `epcisException:...`) also
+        # names the absolute request URL as instance, as that binding's schema asks.
+        type_uri: str | None = getattr(exc, "type_uri", None)
+        instance = str(request.url) if type_uri else request.url.path
+        response = problem_response(
+            exc.status, exc.slug, exc.title, exc.detail, instance, type_uri, **exc.extra
         )
+        response.headers.update(getattr(exc, "headers", {}))  # e.g. Retry-After on a 429
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

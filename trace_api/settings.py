@@ -56,6 +56,61 @@ class Settings(BaseSettings):
         default=True, description="Run the anchoring worker inside `trace serve`."
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # -- codes, labels and the public resolver -------------------------------------------
+    codes_sync_limit: int = Field(
+        default=10_000,
+        ge=1,
+        description="Issue up to this many codes within the request; more run as a job.",
+    )
+    codes_max_per_issue: int = Field(
+        default=5_000_000, ge=1, description="The most codes one batch may be issued."
+    )
+    codes_issue_workers: int = Field(
+        default=2,
+        ge=0,
+        le=64,
+        description="Worker processes that seal codes for issuance jobs (0: seal in-process).",
+    )
+    label_pdf_max: int = Field(
+        default=500,
+        ge=1,
+        description="The most labels one PDF sheet holds; larger batches print from the CSV.",
+    )
+    resolver_rate: float = Field(
+        default=5.0,
+        gt=0,
+        description="Public resolver and proof requests per second per client (token refill).",
+    )
+    resolver_burst: int = Field(
+        default=30, ge=1, description="Public requests a client may make at once (bucket size)."
+    )
+    resolver_miss_rate: float = Field(
+        default=0.05,
+        gt=0,
+        description="Lookups of unknown serials per second per client (0.05: one per 20 s).",
+    )
+    resolver_miss_burst: int = Field(
+        default=10, ge=1, description="Unknown serials a client may look up before waiting."
+    )
+    scan_warn_count: int = Field(
+        default=20, ge=1, description="Scans of one code beyond which the page warns of copies."
+    )
+    scan_max_speed_kmh: float = Field(
+        default=900.0,
+        gt=0,
+        description="Fastest plausible travel between two scans of one item (km/h).",
+    )
+    pin_max_failures: int = Field(
+        default=10, ge=1, description="Wrong PINs for one code before its PIN locks."
+    )
+    proof_cache_leaves: int = Field(
+        default=4_000_000,
+        ge=0,
+        description="Leaves of batch Merkle trees kept in memory to answer proofs.",
+    )
+    chain_head_cache_seconds: float = Field(
+        default=2.0, ge=0, description="How long the resolver reuses the chain head it read."
+    )
 
     @field_validator("public_base_url")
     @classmethod

@@ -1,0 +1,1 @@
+"""Per-item codes: products, batches, issuing codes in bulk, GS1 Digital Link, labels."""

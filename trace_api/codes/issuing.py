@@ -1,0 +1,257 @@
+"""Issuing a batch's codes in bulk: serials, sealing, leaves, rows, tree, anchor, audit.
+
+One call issues all codes of a batch inside the caller's transaction, so the rows, the
+leaf hashes, the anchor job (outbox) and the audit entry commit or vanish together.
+
+Where the time goes (DESIGN.md): sealing and leaf hashing run in worker processes
+(`trace_api.codes.sealing`) while this process writes rows, so both cores work. Serials
+are generated and sorted up front, so leaf ``i`` is the ``i``-th smallest serial and rows
+arrive in the order of both the serial index and the rowid: every B-tree insert is an
+append. SQLite gets ``executemany`` on the raw connection with integer keys and a large
+page cache for the duration; PostgreSQL gets one ``COPY`` whose text the workers format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from itertools import repeat
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crypto import sm4
+from crypto.envelope import Keyring
+from crypto.serials import new_serials
+from trace_api.anchoring import service as anchoring_service
+from trace_api.audit import log as audit_log
+from trace_api.codes.payload import BatchFacts, templates
+from trace_api.codes.sealing import SealedChunk, SealJob, combine_chunk_roots, seal_chunk
+from trace_api.errors import Conflict
+from trace_api.models import Batch, CodeIssuance, CodeTree, Product, utcnow
+
+_log = logging.getLogger(__name__)
+
+CHUNK = 1 << 15  # codes per sealing task; a power of two (see `sealing`)
+_SQLITE_BULK_CACHE_KIB = 256 * 1024
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    """What an issuance produced: the batch root and, if asked for, the PINs (shown once)."""
+
+    root: bytes
+    count: int
+    anchor_job_id: int
+    pins: list[tuple[str, str]] | None
+
+
+def _run_task(task: tuple[SealJob, int, list[str]]) -> SealedChunk:
+    return seal_chunk(*task)
+
+
+class SealerPool:
+    """Sealing worker processes, started on first use and kept; none when ``workers`` is 0."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: Any = None
+
+    def start(self) -> None:
+        """Start the worker processes now (otherwise the first large issuance does)."""
+        if self.workers and self._pool is None:
+            self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
+            # Touch every worker so the spawn and imports are paid here, not mid-issue.
+            self._pool.map(_warm, range(self.workers))
+
+    def run(
+        self, tasks: Iterable[tuple[SealJob, int, list[str]]], *, in_process: bool
+    ) -> Iterator[SealedChunk]:
+        """The sealed chunks in task order; at most two per worker in flight."""
+        if in_process or not self.workers:
+            yield from map(_run_task, tasks)
+            return
+        self.start()
+        pending: deque[Any] = deque()
+        for task in tasks:
+            pending.append(self._pool.apply_async(_run_task, (task,)))
+            if len(pending) >= 2 * self.workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+
+def _warm(_: int) -> None:
+    return None
+
+
+def unique_sorted_serials(n: int) -> list[str]:
+    """``n`` distinct new serials in ascending order."""
+    serials = sorted(set(new_serials(n)))
+    while len(serials) < n:  # an 80-bit collision: practically never
+        serials = sorted(set(serials) | set(new_serials(n - len(serials))))
+    return serials
+
+
+def batch_facts(batch: Batch, product: Product, allocation: dict[str, Any] | None) -> BatchFacts:
+    """The shared part of the batch's payloads."""
+    return BatchFacts(
+        tenant_id=batch.tenant_id,
+        batch_id=batch.id,
+        gtin=product.gtin,
+        product=product.name,
+        brand=product.brand,
+        lot=batch.lot,
+        production_date=batch.production_date,
+        expiry=batch.expiry,
+        factory=batch.factory,
+        allocation=allocation,
+    )
+
+
+def issue_codes(
+    *,
+    session: Session,
+    issuance: CodeIssuance,
+    keyring: Keyring,
+    pin_key: bytes | None,
+    sealers: SealerPool,
+    in_process: bool = False,
+    progress: Progress | None = None,
+) -> IssueResult:
+    """Issue every code of ``issuance`` in the caller's transaction; see the module docstring."""
+    batch = session.get(Batch, issuance.batch_id)
+    assert batch is not None
+    product = session.get(Product, batch.product_id)
+    assert product is not None
+    parts = templates(batch_facts(batch, product, json.loads(issuance.allocation)))
+    serials = unique_sorted_serials(issuance.count)
+    active = keyring.active_key_id
+    if active is None:
+        raise Conflict("the tenant has no active data key: rotate one before issuing codes")
+    transport = sm4.generate_key()
+    dialect = session.get_bind().dialect.name
+    job = SealJob(
+        transport_key=transport,
+        wrapped_key=keyring.wrapped_keys(transport)[active],
+        key_id=active,
+        payload_parts=parts.payload,
+        leaf_parts=parts.leaf,
+        pin_key=pin_key if issuance.with_pins else None,
+        copy_issuance=issuance.id if dialect == "postgresql" else None,
+    )
+    tasks = ((job, at, serials[at : at + CHUNK]) for at in range(0, len(serials), CHUNK))
+    leaves: list[bytes] = []
+    roots: list[bytes] = []
+    pins: list[tuple[str, str]] | None = [] if issuance.with_pins else None
+    raw = session.connection().connection.dbapi_connection
+    try:
+        with ExitStack() as stack:
+            write = _writer(dialect, raw, issuance.id, stack)
+            for chunk in sealers.run(tasks, in_process=in_process):
+                write(chunk)
+                leaves.append(chunk.leaves)
+                roots.append(chunk.root)
+                if pins is not None and chunk.pins is not None:
+                    pins.extend(zip(chunk.serials, chunk.pins, strict=True))
+                if progress is not None:
+                    progress(chunk.start + len(chunk.serials))
+    except IntegrityError as exc:  # only a serial already in the database can cause this
+        raise Conflict("a new serial collided with an existing one; issue again") from exc
+    except Exception as exc:
+        if _is_unique_violation(exc):
+            raise Conflict("a new serial collided with an existing one; issue again") from exc
+        raise
+    root = combine_chunk_roots(roots)
+    session.add(CodeTree(issuance_id=issuance.id, leaf_hashes=b"".join(leaves)))
+    anchor = anchoring_service.enqueue_anchor(
+        session=session,
+        tenant_id=issuance.tenant_id,
+        kind="codes",
+        subject=batch.id,
+        root=root,
+        size=issuance.count,
+    )
+    issuance.status = "done"
+    issuance.root = "0x" + root.hex()
+    issuance.key_id = active
+    issuance.anchor_job_id = anchor.id
+    issuance.finished_at = utcnow()
+    audit_log.append(
+        session=session,
+        tenant_id=issuance.tenant_id,
+        kind="codes.issued",
+        actor=issuance.requested_by,
+        items=[batch.id],
+        data={
+            "batch_id": batch.id,
+            "issuance_id": issuance.id,
+            "gtin": product.gtin,
+            "lot": batch.lot,
+            "count": issuance.count,
+            "root": issuance.root,
+            "key_id": active,
+            "with_pins": issuance.with_pins,
+            "anchor_id": anchor.anchor_id,
+        },
+    )
+    session.flush()
+    return IssueResult(root, issuance.count, anchor.id, pins)
+
+
+def _writer(
+    dialect: str, raw: Any, issuance_id: int, stack: ExitStack
+) -> Callable[[SealedChunk], None]:
+    if dialect == "postgresql":
+        cursor = stack.enter_context(raw.cursor())
+        copy = stack.enter_context(
+            cursor.copy("COPY codes (issuance_id, idx, serial, sealed, pin_hash) FROM STDIN")
+        )
+
+        def write_copy(chunk: SealedChunk) -> None:
+            assert chunk.copy_text is not None
+            copy.write(chunk.copy_text)
+
+        return write_copy
+
+    cursor = raw.cursor()
+    cursor.execute("PRAGMA cache_size")
+    previous = cursor.fetchone()[0]
+    cursor.execute(f"PRAGMA cache_size=-{_SQLITE_BULK_CACHE_KIB}")
+    stack.callback(cursor.close)
+    stack.callback(cursor.execute, f"PRAGMA cache_size={int(previous)}")
+    insert = "INSERT INTO codes (issuance_id, idx, serial, sealed, pin_hash) VALUES (?,?,?,?,?)"
+
+    def write_rows(chunk: SealedChunk) -> None:
+        start, n = chunk.start, len(chunk.serials)
+        cursor.executemany(
+            insert,
+            zip(
+                repeat(issuance_id, n),
+                range(start, start + n),
+                chunk.serials,
+                chunk.sealed,
+                chunk.pin_hashes if chunk.pin_hashes is not None else repeat(None, n),
+                strict=True,
+            ),
+        )
+
+    return write_rows
+
+
+def _is_unique_violation(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name in ("UniqueViolation", "IntegrityError") and "serial" in str(exc)

@@ -1,0 +1,162 @@
+"""Issuance jobs: small batches inside the request, large ones in the background.
+
+A job runs in one transaction of its own (rows, tree, anchor job and audit entry commit
+together); its progress is kept in memory, since on SQLite no other transaction could
+write it while the job holds the write lock. PINs, stored only as hashes, are handed out
+once: in the response for small batches, as a one-time CSV download for jobs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from trace_api.codes import service as codes_service
+from trace_api.codes.issuing import IssueResult, SealerPool, issue_codes
+from trace_api.db import transaction
+from trace_api.errors import Conflict, NotFound
+from trace_api.models import CodeIssuance, utcnow
+from trace_api.tenancy import service as tenancy_service
+
+_log = logging.getLogger(__name__)
+
+
+class IssueRunner:
+    """Runs issuances: now (in the caller's transaction) or as a job, one job at a time."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        master_key: bytes,
+        workers: int,
+        directory: Path,
+    ) -> None:
+        self._sessions = sessions
+        self._master_key = master_key
+        self._pin_key = codes_service.pin_key(master_key)
+        self._directory = directory
+        self.sealers = SealerPool(workers)
+        self._executor: ThreadPoolExecutor | None = None
+        self._progress: dict[int, int] = {}
+        self._lock = threading.Lock()
+        with transaction(sessions) as session:  # jobs a previous process left unfinished
+            session.execute(
+                update(CodeIssuance)
+                .where(CodeIssuance.status.in_(("pending", "running")))
+                .values(status="failed", error="interrupted by a restart", finished_at=utcnow())
+            )
+
+    def issue_now(self, *, session: Session, issuance: CodeIssuance) -> IssueResult:
+        """Issue in the caller's transaction, sealing in this process (small batches)."""
+        keyring = tenancy_service.tenant_keyring(
+            session=session, master_key=self._master_key, tenant_id=issuance.tenant_id
+        )
+        return issue_codes(
+            session=session,
+            issuance=issuance,
+            keyring=keyring,
+            pin_key=self._pin_key,
+            sealers=self.sealers,
+            in_process=True,
+        )
+
+    def launch(self, issuance_id: int) -> None:
+        """Run a committed pending issuance in the background."""
+        with self._lock:
+            self._progress[issuance_id] = 0
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="code-issue")
+            executor = self._executor
+        executor.submit(self._run, issuance_id)
+
+    def progress(self, issuance_id: int) -> int | None:
+        """Codes done so far of a job running in this process."""
+        with self._lock:
+            return self._progress.get(issuance_id)
+
+    def pins_path(self, record: CodeIssuance) -> Path:
+        return self._directory / record.tenant_id / f"issuance-{record.id}-pins.csv"
+
+    def take_pins(self, record: CodeIssuance) -> bytes:
+        """The job's PIN file, once: it is deleted as it is handed out."""
+        path = self.pins_path(record)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            if record.with_pins and record.status == "done":
+                raise Conflict("the PINs of this issuance were downloaded already") from None
+            raise NotFound(f"issuance {record.id} has no PIN file") from None
+        path.unlink()
+        return data
+
+    def _run(self, issuance_id: int) -> None:
+        try:
+            with transaction(self._sessions) as session:
+                record = session.get(CodeIssuance, issuance_id)
+                assert record is not None
+                record.status = "running"
+            with transaction(self._sessions) as session:
+                record = session.get(CodeIssuance, issuance_id)
+                assert record is not None
+                keyring = tenancy_service.tenant_keyring(
+                    session=session, master_key=self._master_key, tenant_id=record.tenant_id
+                )
+                result = issue_codes(
+                    session=session,
+                    issuance=record,
+                    keyring=keyring,
+                    pin_key=self._pin_key,
+                    sealers=self.sealers,
+                    progress=lambda n: self._note(issuance_id, n),
+                )
+                if result.pins is not None:
+                    self._write_pins(record, result.pins)
+        except Exception as exc:  # a failed job is reported on its row, not lost
+            _log.exception("code issuance %s failed", issuance_id)
+            detail = exc.detail if isinstance(exc, Conflict) else f"{type(exc).__name__}: {exc}"
+            with transaction(self._sessions) as session:
+                session.execute(
+                    update(CodeIssuance)
+                    .where(CodeIssuance.id == issuance_id)
+                    .values(status="failed", error=detail[:1000], finished_at=utcnow())
+                )
+        finally:
+            with self._lock:
+                self._progress.pop(issuance_id, None)
+
+    def _note(self, issuance_id: int, done: int) -> None:
+        with self._lock:
+            self._progress[issuance_id] = done
+
+    def _write_pins(self, record: CodeIssuance, pins: list[tuple[str, str]]) -> None:
+        path = self.pins_path(record)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", newline="") as handle:
+            handle.write(pins_csv(pins))
+
+    def shutdown(self) -> None:
+        """Wait for the running job, then stop the sealing processes."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+        self.sealers.close()
+
+
+def pins_csv(pins: list[tuple[str, str]]) -> str:
+    """The one-time PIN print file: serial and PIN per line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["serial", "pin"])
+    writer.writerows(pins)
+    return out.getvalue()

@@ -1,0 +1,313 @@
+"""HTTP routes: products, batches, issuing codes, labels, and codes by serial."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from trace_api.codes import labels, service
+from trace_api.codes.gs1 import item_uri
+from trace_api.codes.jobs import IssueRunner
+from trace_api.codes.schemas import (
+    BatchCreate,
+    BatchOut,
+    CodeOut,
+    IssuanceOut,
+    IssuanceResult,
+    IssuedCode,
+    IssueRequest,
+    ProductCreate,
+    ProductOut,
+    RecallRequest,
+)
+from trace_api.db import transaction
+from trace_api.deps import SessionDep, require_role
+from trace_api.errors import Conflict, PayloadTooLarge
+from trace_api.models import Batch, Code, CodeIssuance, Product
+from trace_api.tenancy.service import Principal
+
+router = APIRouter(prefix="/v1", tags=["codes"])
+Writer = Annotated[Principal, Depends(require_role("admin", "operator"))]
+Reader = Annotated[Principal, Depends(require_role("admin", "operator", "dealer", "compliance"))]
+_PAGE = 5000
+
+
+def _runner(request: Request) -> IssueRunner:
+    runner: IssueRunner = request.app.state.code_issuer
+    return runner
+
+
+@router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
+def create_product(body: ProductCreate, principal: Writer, session: SessionDep) -> ProductOut:
+    record = service.create_product(
+        session=session, tenant_id=principal.tenant_id, actor=principal.key_id, **body.model_dump()
+    )
+    return ProductOut.model_validate(record)
+
+
+@router.get("/products", response_model=list[ProductOut])
+def list_products(principal: Reader, session: SessionDep) -> list[ProductOut]:
+    records = service.list_products(session=session, tenant_id=principal.tenant_id)
+    return [ProductOut.model_validate(r) for r in records]
+
+
+@router.get("/products/{product_id}", response_model=ProductOut)
+def get_product(product_id: str, principal: Reader, session: SessionDep) -> ProductOut:
+    record = service.get_product(
+        session=session, tenant_id=principal.tenant_id, product_id=product_id
+    )
+    return ProductOut.model_validate(record)
+
+
+@router.post("/batches", response_model=BatchOut, status_code=status.HTTP_201_CREATED)
+def create_batch(body: BatchCreate, principal: Writer, session: SessionDep) -> BatchOut:
+    record = service.create_batch(
+        session=session, tenant_id=principal.tenant_id, actor=principal.key_id, **body.model_dump()
+    )
+    return BatchOut.model_validate(record)
+
+
+@router.get("/batches", response_model=list[BatchOut])
+def list_batches(
+    principal: Reader, session: SessionDep, product_id: str | None = None
+) -> list[BatchOut]:
+    records = service.list_batches(
+        session=session, tenant_id=principal.tenant_id, product_id=product_id
+    )
+    return [BatchOut.model_validate(r) for r in records]
+
+
+@router.get("/batches/{batch_id}", response_model=BatchOut)
+def get_batch(batch_id: str, principal: Reader, session: SessionDep) -> BatchOut:
+    record = service.get_batch(session=session, tenant_id=principal.tenant_id, batch_id=batch_id)
+    return BatchOut.model_validate(record)
+
+
+@router.post("/batches/{batch_id}/recall", response_model=BatchOut)
+def recall_batch(
+    batch_id: str, body: RecallRequest, principal: Writer, session: SessionDep
+) -> BatchOut:
+    record = service.recall_batch(
+        session=session,
+        tenant_id=principal.tenant_id,
+        batch_id=batch_id,
+        reason=body.reason,
+        actor=principal.key_id,
+    )
+    return BatchOut.model_validate(record)
+
+
+@router.post(
+    "/batches/{batch_id}/codes",
+    response_model=IssuanceResult,
+    status_code=status.HTTP_201_CREATED,
+    responses={202: {"model": IssuanceResult, "description": "Issuing as a job"}},
+)
+def issue_codes(
+    batch_id: str,
+    body: IssueRequest,
+    request: Request,
+    response: Response,
+    principal: Writer,
+    session: SessionDep,
+) -> IssuanceResult:
+    settings = request.app.state.settings
+    record = service.start_issuance(
+        session=session,
+        tenant_id=principal.tenant_id,
+        batch_id=batch_id,
+        count=body.count,
+        with_pins=body.pins,
+        allocation=body.allocation.model_dump(exclude_none=True) if body.allocation else None,
+        max_count=settings.codes_max_per_issue,
+        actor=principal.key_id,
+    )
+    runner = _runner(request)
+    response.headers["Location"] = f"/v1/code-issuances/{record.id}"
+    if body.count > settings.codes_sync_limit:
+        session.commit()  # the job must see its row before it starts
+        runner.launch(record.id)
+        response.status_code = status.HTTP_202_ACCEPTED
+        return IssuanceResult(**_issuance_out(request, record).model_dump())
+    result = runner.issue_now(session=session, issuance=record)
+    batch = session.get(Batch, batch_id)
+    product = session.get(Product, batch.product_id) if batch else None
+    assert batch is not None and product is not None
+    serials = session.scalars(
+        select(Code.serial).where(Code.issuance_id == record.id).order_by(Code.idx)
+    )
+    pins = dict(result.pins or [])
+    base = settings.public_base_url
+    codes = [
+        IssuedCode(serial=s, uri=item_uri(base, product.gtin, batch.lot, s), pin=pins.get(s))
+        for s in serials
+    ]
+    return IssuanceResult(**_issuance_out(request, record).model_dump(), codes=codes)
+
+
+def _issuance_out(request: Request, record: CodeIssuance) -> IssuanceOut:
+    out = IssuanceOut.model_validate(record)
+    if record.status == "done":
+        out.issued = record.count
+    else:
+        out.issued = _runner(request).progress(record.id) or 0
+    return out
+
+
+@router.get("/code-issuances/{issuance_id}", response_model=IssuanceOut)
+def get_issuance(
+    issuance_id: int, request: Request, principal: Reader, session: SessionDep
+) -> IssuanceOut:
+    record = service.get_issuance(
+        session=session, tenant_id=principal.tenant_id, issuance_id=issuance_id
+    )
+    return _issuance_out(request, record)
+
+
+@router.get("/code-issuances/{issuance_id}/pins.csv")
+def download_pins(
+    issuance_id: int, request: Request, principal: Writer, session: SessionDep
+) -> Response:
+    """The issuance job's PINs, once (then deleted: PINs are otherwise kept only as hashes)."""
+    record = service.get_issuance(
+        session=session, tenant_id=principal.tenant_id, issuance_id=issuance_id
+    )
+    if record.status != "done":
+        raise Conflict(f"issuance {issuance_id} is {record.status}, not done")
+    data = _runner(request).take_pins(record)
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="pins-{issuance_id}.csv"'},
+    )
+
+
+def _issued_batch(session: Session, tenant_id: str, batch_id: str) -> tuple[Batch, Product, int]:
+    batch = service.get_batch(session=session, tenant_id=tenant_id, batch_id=batch_id)
+    issuance = service.issuance_of_batch(session=session, batch_id=batch_id)
+    if issuance is None or issuance.status != "done":
+        raise Conflict(f"batch {batch_id} has no issued codes yet")
+    product = session.get(Product, batch.product_id)
+    assert product is not None
+    return batch, product, issuance.id
+
+
+def _labels(
+    sessions: sessionmaker[Session], base: str, batch: Batch, product: Product, issuance_id: int
+) -> Iterator[labels.Label]:
+    last = -1
+    while True:
+        with transaction(sessions) as session:
+            page = list(
+                session.execute(
+                    select(Code.idx, Code.serial)
+                    .where(Code.issuance_id == issuance_id, Code.idx > last)
+                    .order_by(Code.idx)
+                    .limit(_PAGE)
+                )
+            )
+        for idx, serial in page:
+            yield labels.label(base, product.gtin, batch.lot, serial, batch.expiry)
+            last = idx
+        if len(page) < _PAGE:
+            return
+
+
+@router.get("/batches/{batch_id}/labels.csv")
+def labels_csv(
+    batch_id: str, request: Request, principal: Writer, session: SessionDep
+) -> StreamingResponse:
+    """The print file for industrial printers, streamed in leaf order."""
+    batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
+    items = _labels(
+        request.app.state.sessions,
+        request.app.state.settings.public_base_url,
+        batch,
+        product,
+        issuance_id,
+    )
+    return StreamingResponse(
+        labels.csv_lines(items),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="labels-{batch.lot}.csv"'},
+    )
+
+
+@router.get("/batches/{batch_id}/labels.pdf")
+def labels_pdf(batch_id: str, request: Request, principal: Writer, session: SessionDep) -> Response:
+    """A PDF label sheet, for small batches."""
+    settings = request.app.state.settings
+    batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
+    items: list[labels.Label] = []
+    for item in _labels(
+        request.app.state.sessions, settings.public_base_url, batch, product, issuance_id
+    ):
+        if len(items) == settings.label_pdf_max:
+            raise PayloadTooLarge(
+                f"a PDF sheet holds at most {settings.label_pdf_max} labels; "
+                "print larger batches from labels.csv"
+            )
+        items.append(item)
+    pdf = labels.pdf_sheet(items, title=f"{product.gtin} {batch.lot}")
+    return Response(pdf, media_type="application/pdf")
+
+
+def _code_out(request: Request, session: Session, principal: Principal, serial: str) -> CodeOut:
+    code, issuance = service.get_code(session=session, tenant_id=principal.tenant_id, serial=serial)
+    batch = session.get(Batch, issuance.batch_id)
+    assert batch is not None
+    product = session.get(Product, batch.product_id)
+    assert product is not None
+    state = service.code_state(session=session, code_id=code.id)
+    base = request.app.state.settings.public_base_url
+    return CodeOut(
+        serial=code.serial,
+        uri=item_uri(base, product.gtin, batch.lot, code.serial),
+        batch_id=batch.id,
+        issuance_id=issuance.id,
+        index=code.idx,
+        has_pin=code.pin_hash is not None,
+        scan_count=state.scan_count if state else 0,
+        first_scan_at=state.first_scan_at if state else None,
+        first_scan_region=state.first_scan_region if state else None,
+        pin_used_at=state.pin_used_at if state else None,
+        recalled_at=state.recalled_at if state else None,
+    )
+
+
+@router.get("/codes/{serial}", response_model=CodeOut)
+def get_code(serial: str, request: Request, principal: Reader, session: SessionDep) -> CodeOut:
+    return _code_out(request, session, principal, serial)
+
+
+@router.post("/codes/{serial}/recall", response_model=CodeOut)
+def recall_code(
+    serial: str, body: RecallRequest, request: Request, principal: Writer, session: SessionDep
+) -> CodeOut:
+    service.recall_code(
+        session=session,
+        tenant_id=principal.tenant_id,
+        serial=serial,
+        reason=body.reason,
+        actor=principal.key_id,
+    )
+    return _code_out(request, session, principal, serial)
+
+
+@router.get("/codes/{serial}/qr.png")
+def code_png(serial: str, request: Request, principal: Reader, session: SessionDep) -> Response:
+    """The code's QR symbol as a PNG."""
+    uri = _code_out(request, session, principal, serial).uri
+    return Response(labels.qr_png(uri), media_type="image/png")
+
+
+@router.get("/codes/{serial}/qr.svg")
+def code_svg(serial: str, request: Request, principal: Reader, session: SessionDep) -> Response:
+    """The code's QR symbol as an SVG."""
+    uri = _code_out(request, session, principal, serial).uri
+    return Response(labels.qr_svg(uri), media_type="image/svg+xml")
