@@ -41,7 +41,7 @@ def serve(
     import uvicorn
 
     from trace_api.app import create_app
-    from trace_api.demo import ensure_demo_tenant
+    from trace_api.demo import ensure_demo_codes, ensure_demo_tenant
 
     settings = get_settings()
     host = host or settings.host
@@ -66,6 +66,12 @@ def serve(
         for role, key in keys.items():
             typer.echo(f"  {role:<11} {key}")
         typer.echo(f"  try: curl -H 'Authorization: Bearer {keys['admin']}' {base}/v1/whoami")
+        pages = ensure_demo_codes(
+            application.state.sessions, application.state.code_issuer, settings.public_base_url
+        )
+        typer.echo("demo scan pages (a consumer's view of three issued codes):")
+        for page in pages:
+            typer.echo(f"  {page}")
     uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
 
 

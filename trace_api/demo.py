@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from trace_api.codes import service as codes_service
+from trace_api.codes.gs1 import item_uri
+from trace_api.codes.jobs import IssueRunner
 from trace_api.db import transaction
-from trace_api.models import Tenant
+from trace_api.models import Batch, Code, CodeIssuance, Product, Tenant
 from trace_api.tenancy import service as tenancy_service
 
 DEMO_TENANT = "demo"
+DEMO_GTIN = "06901234567892"
+DEMO_LOT = "L2026-001"
 
 
 def ensure_demo_tenant(
@@ -74,3 +80,51 @@ def _demo_dealer(session: Session, tenant_id: str) -> str:
         parent_id=brand.id,
     )
     return dealer.id
+
+
+def ensure_demo_codes(
+    sessions: sessionmaker[Session], issuer: IssueRunner, base_url: str
+) -> list[str]:
+    """A demo product, batch and three issued codes; returns their scan page URLs."""
+    with transaction(sessions) as session:
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.name == DEMO_TENANT))
+        assert tenant_id is not None
+        product = session.scalar(
+            select(Product).where(Product.tenant_id == tenant_id, Product.gtin == DEMO_GTIN)
+        )
+        if product is None:
+            product = codes_service.create_product(
+                session=session,
+                tenant_id=tenant_id,
+                gtin=DEMO_GTIN,
+                name="西湖龙井 Longjing green tea 250 g",
+                brand="Demo Brand 示例品牌",
+            )
+            batch = codes_service.create_batch(
+                session=session,
+                tenant_id=tenant_id,
+                product_id=product.id,
+                lot=DEMO_LOT,
+                production_date=date(2026, 4, 1),
+                factory="Hangzhou factory 杭州工厂",
+                expiry=date(2028, 3, 31),
+            )
+            issuance = codes_service.start_issuance(
+                session=session,
+                tenant_id=tenant_id,
+                batch_id=batch.id,
+                count=3,
+                with_pins=False,
+                allocation=None,
+                max_count=3,
+                actor="demo",
+            )
+            issuer.issue_now(session=session, issuance=issuance)
+        serials = session.scalars(
+            select(Code.serial)
+            .join(CodeIssuance, CodeIssuance.id == Code.issuance_id)
+            .join(Batch, Batch.id == CodeIssuance.batch_id)
+            .where(Batch.product_id == product.id)
+            .order_by(Code.idx)
+        ).all()
+    return [item_uri(base_url, DEMO_GTIN, DEMO_LOT, serial) for serial in serials]
