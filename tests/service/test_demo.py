@@ -1,0 +1,29 @@
+"""`make run --demo`: a demo tenant whose keys work, and demo codes that scan genuine."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from trace_api.demo import ensure_demo_codes, ensure_demo_tenant
+
+
+def test_demo_is_idempotent_and_its_keys_and_codes_work(app: FastAPI) -> None:
+    settings = app.state.settings
+    keys = ensure_demo_tenant(app.state.sessions, app.state.master_key, settings.data_dir)
+    again = ensure_demo_tenant(app.state.sessions, app.state.master_key, settings.data_dir)
+    assert keys == again
+    assert set(keys) == {"admin", "operator", "compliance", "dealer"}
+    pages = ensure_demo_codes(app.state.sessions, app.state.code_issuer, settings.public_base_url)
+    assert len(pages) == 3
+    assert (
+        ensure_demo_codes(app.state.sessions, app.state.code_issuer, settings.public_base_url)
+        == pages
+    )
+    with TestClient(app) as client:
+        me = client.get("/v1/whoami", headers={"Authorization": f"Bearer {keys['dealer']}"})
+        assert me.json()["role"] == "dealer"
+        path = pages[0].removeprefix(settings.public_base_url)
+        scan = client.get(path, headers={"Accept": "application/json"})
+        assert scan.status_code == 200
+        assert scan.json()["verdict"] == "genuine"
