@@ -7,7 +7,7 @@ database into the zip member, and the tree is the cached one of leaf hashes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -23,7 +23,7 @@ from trace_api.anchoring import service as anchoring_service
 from trace_api.audit.checkpoints import create_checkpoint
 from trace_api.audit.log import log_id
 from trace_api.audit.trees import LogTrees
-from trace_api.db import transaction
+from trace_api.db import stream_rows, transaction
 from trace_api.errors import InvalidInput
 from trace_api.models import (
     AnchorJob,
@@ -88,7 +88,7 @@ def entry_query(
             AuditItemRef.tenant_id == tenant_id, AuditItemRef.item == filters.item
         )
         query = query.where(AuditEntry.seq.in_(refs))
-    return query.order_by(AuditEntry.seq).execution_options(yield_per=_ROWS_PER_FETCH)
+    return query.order_by(AuditEntry.seq)
 
 
 def export_bundle(
@@ -113,8 +113,7 @@ def export_bundle(
             raise InvalidInput("the tenant's log is empty: nothing to export")
         covered = records[-1].checkpoint.size
         with trees.tree(session, tenant_id) as tree:
-            # Core, not ORM: no per-row ORM loading on the hot path
-            rows = session.connection().execute(entry_query(tenant_id, filters, covered))
+            rows = stream_rows(session, entry_query(tenant_id, filters, covered), _ROWS_PER_FETCH)
             return write_bundle(
                 out,
                 tenant_id=tenant_id,
@@ -129,10 +128,11 @@ def export_bundle(
             )
 
 
-def _entries(rows: Any, progress: Callable[[int], None] | None) -> Iterator[BundleEntry]:
+def _entries(
+    rows: Iterator[Sequence[Any]], progress: Callable[[int], None] | None
+) -> Iterator[BundleEntry]:
     count = 0
-    # Whole partitions: row-at-a-time iteration makes server-side cursors fetch in dribbles.
-    for partition in rows.partitions(_ROWS_PER_FETCH):
+    for partition in rows:
         for seq, body, leaf, kind, at in partition:
             yield BundleEntry(seq=seq, body=bytes(body), leaf_hash=bytes(leaf), kind=kind, at=at)
         count += len(partition)

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crypto.merkle import MerkleTree
+from trace_api.db import stream_rows
 from trace_api.models import AuditEntry
 
 _CHUNK = 50_000
@@ -31,13 +32,8 @@ def load_tree(
     if count and last != start + count - 1:
         raise LogGap(tenant_id, _first_gap(session, tenant_id, start), last)
     # Leaf hashes only, fetched in large chunks: this runs over the whole log.
-    rows = connection.execute(
-        select(AuditEntry.leaf_hash)
-        .where(*where)
-        .order_by(AuditEntry.seq)
-        .execution_options(yield_per=_CHUNK)
-    )
-    for chunk in rows.partitions(_CHUNK):
+    query = select(AuditEntry.leaf_hash).where(*where).order_by(AuditEntry.seq)
+    for chunk in stream_rows(session, query, _CHUNK):
         tree.extend_leaf_hashes([bytes(leaf) for (leaf,) in chunk])
     return tree
 
