@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Unpack
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -83,7 +83,7 @@ def database_status(engine: Engine) -> dict[str, Any]:
 
 
 def stream_rows(
-    session: Session, query: Select[Unpack[tuple[Any, ...]]], chunk: int
+    session: Session, query: Select[*tuple[Any, ...]], chunk: int
 ) -> Iterator[Sequence[Any]]:
     """The rows of ``query`` in chunks, with flat memory, as plain tuples.
 
