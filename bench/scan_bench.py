@@ -1,15 +1,25 @@
 """Resolver throughput: JSON scans per second and latency at 64 connections, beside a bare
 constant endpoint served by the same server in the same run.
 
-Run: .venv/bin/python bench/scan_bench.py [--seconds 10] [--connections 64] [--codes 1000]
+Run: .venv/bin/python bench/scan_bench.py [--seconds 5] [--rounds 3] [--connections 64]
+     [--codes 1000]
 
-The server is `trace_api.app.create_app` on SQLite plus one extra route, ``/bench/constant``,
-an ``async def`` returning a fixed small JSON body: the same FastAPI and uvicorn path
-without any work (and ``/bench/constant-sync``, the same as a plain ``def``, which pays
-the threadpool hop too). One uvicorn process; the load comes from ``wrk`` (Debian) when it is
+The server is `trace_api.app.create_app` on SQLite plus bare routes: ``/bench/constant``,
+an ``async def`` returning a fixed small JSON body, the same FastAPI and uvicorn path
+without any work, and ``/bench/constant-sync``, the same as a plain ``def``, which pays
+the threadpool hop too. FastAPI tries routes in order, at a cost per route tried, so these
+two sit in the resolver's own router just before its scan route: routing costs them what
+it costs the resolver. ``/bench/constant-last``, appended after every route of the app as
+this bench used to do, shows what that position costs (it grows with every router mounted
+after the resolver's). One uvicorn process; the load comes from ``wrk`` (Debian) when it is
 installed, else from a small asyncio client (reported as such). Each resolver request scans a
 code picked at random from ``--codes`` issued ones, so each is a real scan: lookup, integrity
 check, decryption, proof, the atomic count update and the scan row, committed.
+
+The endpoints are measured in turn, ``--rounds`` times over, and each figure is the median
+of its rounds, so load that comes and goes on the machine falls on all of them alike. The
+server's CPU time per request (from /proc) is printed too: it is the work each request
+costs, and moves less than requests per second when other processes share the cores.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,21 +43,37 @@ from pathlib import Path
 MASTER_KEY = "000102030405060708090a0b0c0d0e0f"
 SERVER = textwrap.dedent(
     """
-    import sys
+    from fastapi import APIRouter
     from fastapi.responses import JSONResponse
     from trace_api.app import create_app
+    from trace_api.resolver.routes import router as resolver_router
 
-    app = create_app()
     BODY = {"ok": True, "service": "tracechain"}
+    bare = APIRouter()
 
-    @app.get("/bench/constant")
+    @bare.get("/bench/constant")
     async def constant() -> JSONResponse:
         return JSONResponse(BODY)
 
-    @app.get("/bench/constant-sync")
+    @bare.get("/bench/constant-sync")
     def constant_sync() -> JSONResponse:
         return JSONResponse(BODY)
+
+    # Into the resolver's router, before its scan route, before the app mounts it.
+    at = [getattr(route, "path", None) for route in resolver_router.routes].index("/01/{rest:path}")
+    resolver_router.routes[at:at] = bare.routes
+    app = create_app()
+
+    @app.get("/bench/constant-last")
+    async def constant_last() -> JSONResponse:
+        return JSONResponse(BODY)
     """
+)
+ENDPOINTS = (
+    ("bare constant (async)", "/bench/constant"),
+    ("bare constant (def)", "/bench/constant-sync"),
+    ("bare, after all routes", "/bench/constant-last"),
+    ("resolver JSON scan", None),
 )
 
 
@@ -173,7 +200,8 @@ async def _python_load(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--codes", type=int, default=1000)
     args = parser.parse_args()
@@ -197,21 +225,27 @@ def main() -> None:
             use_wrk = shutil.which("wrk") is not None
             script = data_dir / "paths.lua"
             script.write_text(WRK_SCRIPT % (data_dir / "paths.txt"))
-            results: dict[str, dict[str, float]] = {}
-            for name, target in (("bare constant (async)", "/bench/constant"),
-                                 ("bare constant (def)", "/bench/constant-sync"),
-                                 ("resolver JSON scan", None)):  # fmt: skip
+
+            def measure(target: str | None, seconds: int) -> dict[str, float]:
+                cpu = _cpu_seconds(server.pid)
                 if use_wrk:
-                    run_wrk(base + (target or "/"), 2, args.connections, None if target else script)
-                    results[name] = run_wrk(
-                        base + (target or "/"), args.seconds, args.connections,
-                        None if target else script,
-                    )  # fmt: skip
+                    url = base + (target or "/")
+                    result = run_wrk(url, seconds, args.connections, None if target else script)
                 else:
                     load_paths = [target] if target else paths
-                    results[name] = asyncio.run(
-                        _python_load("127.0.0.1", port, load_paths, args.seconds, args.connections)
+                    result = asyncio.run(
+                        _python_load("127.0.0.1", port, load_paths, seconds, args.connections)
                     )
+                served = result["rps"] * seconds
+                result["cpu_us"] = (_cpu_seconds(server.pid) - cpu) / served * 1e6
+                return result
+
+            for _, target in ENDPOINTS:  # warm up; the resolver's first scans happen here
+                measure(target, 2)
+            rounds: dict[str, list[dict[str, float]]] = {name: [] for name, _ in ENDPOINTS}
+            for _ in range(args.rounds):
+                for name, target in ENDPOINTS:
+                    rounds[name].append(measure(target, args.seconds))
             check = json.loads(
                 subprocess.run(
                     ["curl", "-s", "-H", "Accept: application/json", base + paths[0]],
@@ -221,19 +255,40 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
+    results = {
+        name: {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        for name, runs in rounds.items()
+    }
     generator = "wrk -t1" if use_wrk else "asyncio client"
     cores = os.cpu_count()
-    print(f"{args.connections} connections, {args.seconds} s each, load from {generator}, one "
-          f"uvicorn process on SQLite, {cores} cores shared with the load generator")  # fmt: skip
-    print(f"{'endpoint':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+    print(f"{args.connections} connections, {args.rounds} rounds of {args.seconds} s per endpoint "
+          f"(medians), load from {generator}, one uvicorn process on SQLite, {cores} cores "
+          "shared with the load generator")  # fmt: skip
+    print(f"{'endpoint':<26}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}"
+          f"{'server CPU µs/req':>19}")  # fmt: skip
     for name, r in results.items():
-        print(f"{name:<26}{r['rps']:>10,.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['errors']:>9.0f}")
-    bare, scan = results["bare constant (async)"], results["resolver JSON scan"]
+        print(f"{name:<26}{r['rps']:>10,.0f}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['errors']:>9.0f}"
+              f"{r['cpu_us']:>19,.0f}")  # fmt: skip
+    scan = results["resolver JSON scan"]
+    bare, sync, last = (results[name] for name, _ in ENDPOINTS[:3])
     print(f"resolver / bare async: {scan['rps'] / bare['rps']:.0%} (target: 50% or more); "
-          f"/ bare def: {scan['rps'] / results['bare constant (def)']['rps']:.0%}")  # fmt: skip
+          f"/ bare def: {scan['rps'] / sync['rps']:.0%}; "
+          f"/ bare after all routes: {scan['rps'] / last['rps']:.0%}")  # fmt: skip
+    print(f"as server CPU per request: bare async / resolver "
+          f"{bare['cpu_us'] / scan['cpu_us']:.0%}, bare after all routes / resolver "
+          f"{last['cpu_us'] / scan['cpu_us']:.0%}")  # fmt: skip
     print(f"after the run, one code: verdict {check.get('verdict')}, "
           f"{(check.get('scans') or {}).get('count')} scans, anchor "
           f"{((check.get('proof') or {}).get('anchor') or {}).get('status')}")  # fmt: skip
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_up(port: int) -> None:

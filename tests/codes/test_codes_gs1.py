@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from biip.gs1_digital_link_uris import GS1DigitalLinkURI
@@ -11,7 +12,14 @@ from hypothesis import strategies as st
 
 from crypto.serials import new_serial
 from trace_api.codes.errors import InvalidDigitalLink, InvalidGtin
-from trace_api.codes.gs1 import gs1_date, item_uri, normalise_gtin, parse_item_link
+from trace_api.codes.gs1 import (
+    encode_value,
+    gs1_date,
+    item_uri,
+    normalise_gtin,
+    parse_item_link,
+    parse_item_path,
+)
 
 CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
 BASE = "https://id.brand.example"
@@ -105,3 +113,18 @@ def test_gs1_dates_follow_the_general_specifications() -> None:
     assert gs1_date("280200").isoformat() == "2028-02-29"
     with pytest.raises(InvalidDigitalLink, match="day 30"):
         gs1_date("270230")
+
+
+@given(value=st.text(max_size=24))
+def test_values_are_percent_encoded_but_the_unreserved_characters(value: str) -> None:
+    assert encode_value(value) == quote(value, safe="")
+
+
+@given(
+    lot=st.text(alphabet=CSET82, min_size=1, max_size=20),
+    query=st.sampled_from(["", "17=281031", "linkType=all", "lat=30.2&lon=120.1&region=330106"]),
+)
+def test_a_request_path_and_query_parse_as_the_uri_does(lot: str, query: str) -> None:
+    uri = item_uri("", "09506000134352", lot, new_serial())
+    path = uri if not query else f"{uri}?{query}"
+    assert parse_item_path(uri, query) == parse_item_link(path)

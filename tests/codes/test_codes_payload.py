@@ -13,7 +13,7 @@ from crypto.envelope import Keyring
 from crypto.merkle import MerkleTree, leaf_hash
 from crypto.serials import new_serials
 from crypto.sm3 import sm3
-from trace_api.codes.issuing import CHUNK, unique_sorted_serials
+from trace_api.codes.issuing import CHUNK
 from trace_api.codes.payload import (
     BatchFacts,
     leaf_document,
@@ -71,7 +71,7 @@ def test_a_sealed_chunk_opens_with_the_serial_and_hashes_to_its_leaves() -> None
         "t", "b", "09506000134352", "Tea", "", "L1", date(2026, 1, 1), None, "F", None
     )
     parts = templates(facts)
-    serials = unique_sorted_serials(10)
+    serials = sorted(new_serials(10))
     job = SealJob(
         transport_key=transport_key,
         wrapped_key=keyring.wrapped_keys(transport_key)["dk-test"],

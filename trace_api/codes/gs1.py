@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from trace_api.codes.errors import InvalidDigitalLink, InvalidGtin
@@ -45,6 +46,8 @@ _ATTRIBUTES: dict[str, tuple[str, re.Pattern[str]]] = {
     **{f"310{d}": ("net weight, kg", re.compile(r"\d{6}")) for d in "012345"},
     **{f"315{d}": ("net volume, litres", re.compile(r"\d{6}")) for d in "012345"},
 }
+_UNRESERVED = re.compile(r"[A-Za-z0-9._~-]*")  # RFC 3986 section 2.3
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _OTHER_PRIMARY_KEYS = {"00", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006"}
 _SHORT_NAMES = {"gtin": "01", "cpv": "22", "lot": "10", "ser": "21", "exp": "17"}
 
@@ -82,6 +85,8 @@ def check_ai_value(ai: str, value: str, *, max_length: int = 20) -> str:
 
 def encode_value(value: str) -> str:
     """Percent-encode an AI value for a URI path segment (all but RFC 3986 unreserved)."""
+    if _UNRESERVED.fullmatch(value):  # serials always: skip the general encoder
+        return value
     return quote(value, safe="")
 
 
@@ -120,26 +125,31 @@ def parse_item_link(text: str) -> ItemLink:
     parts = urlsplit(text)
     if parts.scheme not in ("", "http", "https"):
         raise InvalidDigitalLink(f"a GS1 Digital Link is http or https, got {parts.scheme!r}")
-    if not parts.path.startswith("/"):
+    return parse_item_path(parts.path, parts.query)
+
+
+def parse_item_path(path: str, query: str = "") -> ItemLink:
+    """`parse_item_link` of a URI's path and query as they are, still percent-encoded."""
+    if not path.startswith("/"):
         raise InvalidDigitalLink("a GS1 Digital Link path starts with '/'")
-    segments = parts.path.split("/")[1:]
+    segments = path.split("/")[1:]
     try:
         start = segments.index("01")
     except ValueError:
         raise InvalidDigitalLink(_no_gtin_reason(segments)) from None
     prefix = "/".join(segments[:start])
-    path = segments[start:]
-    if len(path) % 2:
-        raise InvalidDigitalLink(f"AI {path[-1]} has no value: the path ends after its key")
-    values = [_decode(segment) for segment in path[1::2]]
+    pairs = segments[start:]
+    if len(pairs) % 2:
+        raise InvalidDigitalLink(f"AI {pairs[-1]} has no value: the path ends after its key")
+    values = [_decode(segment) for segment in pairs[1::2]]
     gtin = _gtin(values[0])
     qualifiers: dict[str, str] = {}
     expected = list(_QUALIFIERS)
-    for key, value in zip(path[2::2], values[1:], strict=True):
+    for key, value in zip(pairs[2::2], values[1:], strict=True):
         _check_qualifier(key, expected, qualifiers)
         expected = expected[expected.index(key) + 1 :]
         qualifiers[key] = check_ai_value(key, value)
-    attributes, params = _query(parts.query)
+    attributes, params = _query(query) if query else ({}, {})
     return ItemLink(
         gtin=gtin,
         lot=qualifiers.get("10"),
@@ -166,11 +176,14 @@ def _no_gtin_reason(segments: list[str]) -> str:
 def _decode(segment: str) -> str:
     if not segment:
         raise InvalidDigitalLink("empty path segment (two slashes, or a trailing slash)")
-    if re.search(r"%(?![0-9A-Fa-f]{2})", segment):
+    if "%" not in segment:
+        return segment
+    if _BAD_PERCENT.search(segment):
         raise InvalidDigitalLink(f"bad percent-encoding in {segment!r}")
     return unquote(segment, errors="strict")
 
 
+@lru_cache(maxsize=4096)  # a resolver sees the same few GTINs over and over
 def _gtin(value: str) -> str:
     try:
         return normalise_gtin(value)

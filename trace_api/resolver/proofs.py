@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from chain import ChainError
@@ -33,6 +33,11 @@ PROOF_VERSION = 1
 
 def proof_document(tree: MerkleTree, index: int, anchor: dict[str, Any]) -> dict[str, Any]:
     """The self-describing inclusion proof of leaf ``index``."""
+    return {**proof_core(tree, index), "anchor": anchor}
+
+
+def proof_core(tree: MerkleTree, index: int) -> dict[str, Any]:
+    """The proof document but its ``anchor`` (which changes as the chain grows)."""
     return {
         "v": PROOF_VERSION,
         "hash": tree.hash_name,
@@ -41,7 +46,6 @@ def proof_document(tree: MerkleTree, index: int, anchor: dict[str, Any]) -> dict
         "tree_size": tree.size,
         "path": [element.hex() for element in tree.inclusion_proof(index)],
         "root": tree.root().hex(),
-        "anchor": anchor,
     }
 
 
@@ -54,14 +58,16 @@ class BatchTrees:
         self._leaves = 0
         self._lock = threading.Lock()
 
-    def tree(self, session: Session, issuance_id: int, root_hex: str | None) -> MerkleTree | None:
+    def tree(
+        self, db: Session | Connection, issuance_id: int, root_hex: str | None
+    ) -> MerkleTree | None:
         """The issuance's tree, or None if the stored leaves do not give its recorded root."""
         with self._lock:
             tree = self._trees.get(issuance_id)
             if tree is not None:
                 self._trees.move_to_end(issuance_id)
         if tree is None:
-            blob = session.scalar(
+            blob = db.scalar(
                 select(CodeTree.leaf_hashes).where(CodeTree.issuance_id == issuance_id)
             )
             if blob is None:
@@ -119,15 +125,19 @@ class AnchorLookup:
             self._head = (now, value)
         return value
 
-    def reference(self, session: Session, job_id: int | None) -> dict[str, Any]:
-        """The ``anchor`` member of a proof for the issuance's anchor job."""
+    def reference(self, session: Callable[[], Session], job_id: int | None) -> dict[str, Any]:
+        """The ``anchor`` member of a proof for the issuance's anchor job.
+
+        ``session`` gives a session for the database reads, when the cached reference has
+        grown older than the chain head's cache age.
+        """
         if job_id is None:
             return {"status": "none"}
         now = self.clock()
         cached = self._references.get(job_id)
         if cached is not None and now - cached[0] < self._max_age:
             return dict(cached[1])
-        reference = self._read(session, job_id)
+        reference = self._read(session(), job_id)
         if len(self._references) > 10_000:
             self._references.clear()
         self._references[job_id] = (now, reference)

@@ -1,0 +1,185 @@
+"""Recording a scan: the atomic count step, the scan row, clone warnings, the audit log.
+
+The count is one atomic upsert (``scan_count = scan_count + 1 ... RETURNING``), so
+concurrent scans of one code count exactly, whatever the number of server processes.
+Scans are high-volume: the audit log gets the first scan of each code, clone warnings and
+suspicious verdicts, not every scan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Connection, Table, case, func, insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from trace_api.audit import log as audit_log
+from trace_api.models import CodeScan, CodeState, ResolverMiss, utcnow
+from trace_api.resolver.lookup import CodeRow
+from trace_api.resolver.regions import implausible_travel, place_of
+from trace_api.resolver.statements import STATEMENTS, direct_connection
+from trace_api.settings import Settings
+
+if TYPE_CHECKING:
+    from trace_api.resolver.service import Resolution, ResolveDb, Scan
+
+_STATE = cast(Table, CodeState.__table__)
+_SCAN_ROW = insert(cast(Table, CodeScan.__table__))
+_MISS_ROW = insert(cast(Table, ResolverMiss.__table__))
+_STATE_KEYS = (
+    "code_id", "scan_count", "first_scan_at", "first_scan_region", "last_scan_at",
+    "located_at", "lat", "lon", "region", "pin_failures",
+)  # fmt: skip
+_SCAN_KEYS = ("code_id", "scanned_at", "region", "lat", "lon", "client_hash", "warnings")
+
+
+def _scan_upsert(insert_: Any, located: bool) -> Any:
+    """``INSERT ... ON CONFLICT (code_id) DO UPDATE ... RETURNING``: one atomic count step."""
+    table = _STATE
+    statement = insert_(table)
+    excluded = statement.excluded
+    update = {
+        "scan_count": table.c.scan_count + 1,
+        "first_scan_at": func.coalesce(table.c.first_scan_at, excluded.first_scan_at),
+        "first_scan_region": case(
+            (table.c.first_scan_at.is_(None), excluded.first_scan_region),
+            else_=table.c.first_scan_region,
+        ),
+        "last_scan_at": excluded.last_scan_at,
+    }
+    if located:
+        update.update(
+            located_at=excluded.located_at,
+            lat=excluded.lat,
+            lon=excluded.lon,
+            region=excluded.region,
+        )
+    return statement.on_conflict_do_update(index_elements=["code_id"], set_=update).returning(
+        table.c.scan_count, table.c.first_scan_at, table.c.first_scan_region
+    )
+
+
+_SCAN_UPSERTS = {
+    (name, located): _scan_upsert(insert_, located)
+    for name, insert_ in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    for located in (False, True)
+}
+
+
+def record_miss(connection: Connection, scan: Scan, reason: str) -> None:
+    """A lookup of a serial that does not exist (kept as the client's keyed hash only)."""
+    connection.execute(
+        _MISS_ROW, {"at": utcnow(), "client_hash": scan.client_hash, "reason": reason}
+    )
+
+
+def record_scan(
+    db: ResolveDb, settings: Settings, result: Resolution, row: CodeRow, scan: Scan
+) -> None:
+    """Count the scan, store it, and set ``result.scans`` and ``result.warnings``."""
+    now = utcnow()
+    located = scan.region is not None or (scan.lat is not None and scan.lon is not None)
+    values = {
+        "code_id": row.code_id,
+        "scan_count": 1,
+        "first_scan_at": now,
+        "first_scan_region": scan.region,
+        "last_scan_at": now,
+        "located_at": now if located else None,
+        "lat": scan.lat,
+        "lon": scan.lon,
+        "region": scan.region,
+        "pin_failures": 0,
+    }
+    connection = db.connection
+    dialect = connection.dialect
+    upsert = _SCAN_UPSERTS[(dialect.name, located)]
+    direct = direct_connection(connection)
+    if direct is not None:
+        count, first_at, first_region = STATEMENTS.get(upsert, dialect, _STATE_KEYS).first(
+            direct, values
+        )
+    else:
+        count, first_at, first_region = connection.execute(upsert, values).one()
+    result.scans = {
+        "count": count,
+        "first_at": iso(first_at),
+        "first_region": first_region,
+        "this_scan_at": iso(now),
+    }
+    news = _warnings(settings, result, row, scan, count, now)
+    scan_row = {
+        "code_id": row.code_id,
+        "scanned_at": now,
+        "region": scan.region,
+        "lat": scan.lat,
+        "lon": scan.lon,
+        "client_hash": scan.client_hash,
+        "warnings": ",".join(w["code"] for w in result.warnings)[:200],
+    }
+    if direct is not None:
+        STATEMENTS.get(_SCAN_ROW, dialect, _SCAN_KEYS).run(direct, scan_row)
+    else:
+        connection.execute(_SCAN_ROW, scan_row)
+    _log(db, result, row, scan, count, news)
+
+
+def _warnings(
+    settings: Settings, result: Resolution, row: CodeRow, scan: Scan, count: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Clone warnings; returns those that are news (the audit log records them)."""
+    news: list[dict[str, Any]] = []
+    limit = settings.scan_warn_count
+    if count > limit:
+        warning = {"code": "many_scans", "count": count, "limit": limit}
+        result.warnings.append(warning)
+        if count == limit + 1:
+            news.append(warning)
+    if row.located_at is None:
+        return news
+    before = place_of(row.lat, row.lon, row.region)
+    here = place_of(scan.lat, scan.lon, scan.region)
+    if before is not None and here is not None:
+        km = implausible_travel(before, row.located_at, here, now, settings.scan_max_speed_kmh)
+        if km is not None:
+            minutes = max(0, int((now - row.located_at).total_seconds() // 60))
+            warning = {
+                "code": "far_apart",
+                "km": round(km),
+                "minutes": minutes,
+                "previous_region": row.region,
+                "region": scan.region,
+            }
+            result.warnings.append(warning)
+            news.append(warning)
+    return news
+
+
+def _log(
+    db: ResolveDb,
+    result: Resolution,
+    row: CodeRow,
+    scan: Scan,
+    count: int,
+    warnings: list[dict[str, Any]],
+) -> None:
+    changes: list[audit_log.Change] = []
+    items = (row.serial, row.batch_id)
+    base = {"serial": row.serial, "batch_id": row.batch_id, "scan_count": count}
+    if count == 1:
+        data = {**base, "region": scan.region, "verdict": result.verdict}
+        changes.append(audit_log.Change("code.first_scan", data, items=items))
+    if warnings:
+        data = {**base, "warnings": warnings}
+        changes.append(audit_log.Change("code.clone_warning", data, items=items))
+    if result.verdict == "suspicious":
+        data = {**base, "reasons": result.reasons}
+        changes.append(audit_log.Change("code.suspicious_scan", data, items=items))
+    if changes:
+        audit_log.append_many(session=db.session(), tenant_id=row.tenant_id, changes=changes)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as the JSON answers write times."""
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
