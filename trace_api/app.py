@@ -23,6 +23,10 @@ from trace_api.audit.trees import LogTrees
 from trace_api.codes.jobs import IssueRunner
 from trace_api.codes.routes import router as codes_router
 from trace_api.db import create_db_engine, migrate, session_factory, transaction
+from trace_api.epcis.query_routes import parties_router as epcis_parties_router
+from trace_api.epcis.query_routes import router as epcis_queries_router
+from trace_api.epcis.routes import router as epcis_router
+from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.health import router as health_router
 from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.problems import install_problem_handlers
@@ -80,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         directory=settings.data_dir / "issuances",
     )
     app.state.resolver = Resolver(settings=settings, master_key=master_key, gateway=gateway)
+    app.state.epcis_webhooks = WebhookDeliverer(sessions=sessions, settings=settings)
     install_problem_handlers(app)
     app.include_router(health_router)
     app.include_router(tenancy_router)
@@ -87,6 +92,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit_router)
     app.include_router(codes_router)
     app.include_router(resolver_router)
+    app.include_router(epcis_router)
+    app.include_router(epcis_queries_router)
+    app.include_router(epcis_parties_router)
     return app
 
 
@@ -105,6 +113,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 args=(stop, interval),
                 name="checkpointer",
             ),
+            threading.Thread(
+                target=app.state.epcis_webhooks.run_forever, args=(stop,), name="epcis-webhooks"
+            ),
         ]
         for thread in threads:
             thread.daemon = True
@@ -117,6 +128,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             thread.join(timeout=30)
         app.state.exports.shutdown()
         app.state.code_issuer.shutdown()
+        app.state.epcis_webhooks.close()
         app.state.gateway.close()
 
 

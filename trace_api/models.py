@@ -394,3 +394,183 @@ class ResolverMiss(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     client_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
     reason: Mapped[str] = mapped_column(String(32))
+
+
+# -- EPCIS (issue 6) ---------------------------------------------------------------------------
+#
+# `epcis_events` keeps each captured event exactly as it came (`body`), beside the columns
+# queries filter on; `epcis_event_epcs` indexes every identifier an event names, under its
+# canonical key (trace_api/epcis/identifiers.py), so a query matches a URN or a Digital
+# Link alike. Custody (who may read what) is materialised in `epcis_custody`.
+
+_EventKey = BigInteger().with_variant(Integer(), "sqlite")  # SQLite: an alias of the rowid
+
+
+class EpcisCaptureJob(Base):
+    """One POST /epcis/capture: its state, outcome and per-event errors (JSON list)."""
+
+    __tablename__ = "epcis_capture_jobs"
+    __table_args__ = (Index("ix_epcis_capture_jobs_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    error_behaviour: Mapped[str] = mapped_column(String(16))  # rollback | proceed
+    running: Mapped[bool] = mapped_column(default=True)
+    success: Mapped[bool] = mapped_column(default=True)
+    event_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    stored_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class EpcisEvent(Base):
+    """A captured event: the JSON as received, its ids and hashes, and its query columns."""
+
+    __tablename__ = "epcis_events"
+    __table_args__ = (
+        Index("ix_epcis_events_tenant_event_id", "tenant_id", "event_id"),
+        Index("ix_epcis_events_tenant_content_key", "tenant_id", "content_key"),
+        Index("ix_epcis_events_tenant_event_time", "tenant_id", "event_time"),
+        Index("ix_epcis_events_tenant_record_time", "tenant_id", "record_time"),
+        Index("ix_epcis_events_tenant_biz_step", "tenant_id", "biz_step"),
+        Index("ix_epcis_events_tenant_disposition", "tenant_id", "disposition"),
+        Index("ix_epcis_events_tenant_read_point", "tenant_id", "read_point"),
+        Index("ix_epcis_events_tenant_biz_location", "tenant_id", "biz_location"),
+        Index("ix_epcis_events_tenant_declared_at", "tenant_id", "declared_at"),
+        Index("ix_epcis_events_corrects", "corrects_id"),
+        Index("ix_epcis_events_tenant_group", "tenant_id", "group_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(_EventKey, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    event_id: Mapped[str] = mapped_column(String(1000))
+    event_id_generated: Mapped[bool] = mapped_column(default=False)
+    event_type: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    event_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    record_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    biz_step: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    disposition: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    read_point: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    biz_location: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    declared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    corrects_id: Mapped[int | None] = mapped_column(_EventKey, nullable=True)
+    # The order key: the event's own id, or for an error declaration the id of the event it
+    # corrects, so that a query lists each declaration right after its event.
+    group_id: Mapped[int] = mapped_column(_EventKey)
+    capture_id: Mapped[str] = mapped_column(String(36))
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    content_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    context: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class EpcisEventEpc(Base):
+    """An identifier an event names, by canonical key and role (epc, parent, input, ...)."""
+
+    __tablename__ = "epcis_event_epcs"
+    __table_args__ = (Index("ix_epcis_event_epcs_event", "event_pk"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    epc: Mapped[str] = mapped_column(String(500), primary_key=True)
+    role: Mapped[str] = mapped_column(String(2), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(_EventKey, primary_key=True)
+
+
+class EpcisEventParty(Base):
+    """A party or place an event names (source, destination, bizLocation, readPoint)."""
+
+    __tablename__ = "epcis_event_parties"
+    __table_args__ = (Index("ix_epcis_event_parties_event", "event_pk"),)
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    party: Mapped[str] = mapped_column(String(500), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(_EventKey, primary_key=True)
+
+
+class EpcisPartyIdentifier(Base):
+    """A GLN (party or location) that stands for one of the tenant's organisations."""
+
+    __tablename__ = "epcis_party_identifiers"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(500), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EpcisContainment(Base):
+    """A parent (case, pallet) and a child it held, from aggregation events."""
+
+    __tablename__ = "epcis_containment"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    parent: Mapped[str] = mapped_column(String(500), primary_key=True)
+    child: Mapped[str] = mapped_column(String(500), primary_key=True)
+
+
+class EpcisCustody(Base):
+    """An item (canonical key) that is or was in an organisation's custody."""
+
+    __tablename__ = "epcis_custody"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    epc: Mapped[str] = mapped_column(String(500), primary_key=True)
+
+
+class EpcisQuery(Base):
+    """A named query: its name and its EPCIS query parameters (JSON)."""
+
+    __tablename__ = "epcis_queries"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    query: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EpcisSubscription(Base):
+    """A webhook subscription to a named query, with its delivery state."""
+
+    __tablename__ = "epcis_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    query_id: Mapped[int] = mapped_column(ForeignKey("epcis_queries.id"), index=True)
+    dest: Mapped[str] = mapped_column(Text)
+    signature_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    stream: Mapped[bool] = mapped_column(default=True)
+    schedule: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON or null
+    report_if_empty: Mapped[bool] = mapped_column(default=False)
+    initial_record_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | retrying
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    delivered_events: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class EpcisSubscriptionBacklog(Base):
+    """A capture a subscription has still to deliver from (outbox), and how far it got."""
+
+    __tablename__ = "epcis_subscription_backlog"
+
+    subscription_id: Mapped[str] = mapped_column(
+        ForeignKey("epcis_subscriptions.id"), primary_key=True
+    )
+    capture_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    after_pk: Mapped[int] = mapped_column(_EventKey, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from trace_api.errors import ServiceError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+_URI_SAFE = ":/?#[]@!$&'()*+,;=%~"  # what may stay as it is in an absolute URI
 _log = logging.getLogger(__name__)
 
 _HTTP_SLUGS = {
@@ -68,7 +70,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         # An error with its own type URI (the EPCIS binding's `epcisException:...`) also
         # names the absolute request URL as instance, as that binding's schema asks.
         type_uri: str | None = getattr(exc, "type_uri", None)
-        instance = str(request.url) if type_uri else request.url.path
+        instance = quote(str(request.url), safe=_URI_SAFE) if type_uri else request.url.path
         response = problem_response(
             exc.status, exc.slug, exc.title, exc.detail, instance, type_uri, **exc.extra
         )

@@ -112,6 +112,47 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="How long the resolver reuses the chain head it read."
     )
 
+    # -- EPCIS repository (issue 6) -------------------------------------------------------
+    epcis_capture_limit: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most events one capture document may hold (GS1-EPCIS-Capture-Limit).",
+    )
+    epcis_capture_file_size_limit: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest capture body in bytes (GS1-EPCIS-Capture-File-Size-Limit).",
+    )
+    epcis_capture_sync_limit: int = Field(
+        default=2_000,
+        ge=0,
+        description="Capture documents up to this many events are stored before the 202 "
+        "answer; larger ones are stored after it (poll the capture job).",
+    )
+    epcis_max_per_page: int = Field(
+        default=1_000, ge=1, description="Upper bound of perPage on EPCIS query results."
+    )
+    epcis_webhook_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a webhook subscriber has to answer."
+    )
+    epcis_webhook_batch: int = Field(
+        default=500, ge=1, description="Most events one webhook delivery carries."
+    )
+    epcis_webhook_retry_max: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest wait in seconds between retries of a failing webhook "
+        "(the wait doubles from 1 s up to this).",
+    )
+    epcis_webhook_poll: float = Field(
+        default=1.0, gt=0, description="Seconds between looks for webhook work."
+    )
+    epcis_webhook_allow_private: bool = Field(
+        default=True,
+        description="Allow webhook destinations on loopback and private networks "
+        "(set false where subscribers are outside parties).",
+    )
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:

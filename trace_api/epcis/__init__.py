@@ -1,0 +1,1 @@
+"""The EPCIS 2.0 repository: GS1's REST binding under /epcis (capture, query, subscriptions)."""

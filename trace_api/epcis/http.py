@@ -1,0 +1,150 @@
+"""What the EPCIS routes share: the caller, its view, query parameters, answers, paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+
+from trace_api.deps import SessionDep
+from trace_api.epcis import negotiation
+from trace_api.epcis.errors import (
+    EpcisForbidden,
+    EpcisUnauthenticated,
+    EpcisValidationError,
+    QueryParameterError,
+)
+from trace_api.epcis.query import Viewer
+from trace_api.errors import Unauthenticated
+from trace_api.settings import Settings
+from trace_api.tenancy import service as tenancy_service
+from trace_api.tenancy.service import Principal
+
+READERS = ("admin", "operator", "compliance", "dealer")
+WRITERS = ("operator", "dealer")
+
+
+def _principal(request: Request, session: SessionDep) -> Principal:
+    negotiation.negotiate(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise EpcisUnauthenticated("send an API key as 'Authorization: Bearer <key>'")
+    try:
+        principal = tenancy_service.authenticate(session=session, key_text=token.strip())
+    except Unauthenticated as exc:
+        raise EpcisUnauthenticated(exc.detail) from None
+    request.state.principal = principal
+    return principal
+
+
+def role(*roles: str) -> Callable[..., Principal]:
+    """A dependency letting only ``roles`` through (403 with the EPCIS problem type)."""
+
+    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if principal.role not in roles:
+            raise EpcisForbidden(
+                f"this needs the {' or '.join(roles)} role; the key has {principal.role}"
+            )
+        return principal
+
+    return check
+
+
+Reader = Annotated[Principal, Depends(role(*READERS))]
+Writer = Annotated[Principal, Depends(role(*WRITERS))]
+
+
+def viewer(principal: Principal) -> Viewer:
+    """What the caller may see: the tenant, narrowed to custody for a dealer."""
+    dealer_org = principal.organisation_id if principal.role == "dealer" else None
+    return Viewer(principal.tenant_id, dealer_org)
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body as sent (read before the sync route runs)."""
+    return await request.body()
+
+
+Body = Annotated[bytes, Depends(raw_body)]
+
+
+def json_body(request: Request, body: bytes) -> Any:
+    """The body as JSON; 415 unless declared JSON or JSON-LD, 400 when it does not parse."""
+    negotiation.require_json_body(request)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EpcisValidationError(f"the body is not valid JSON: {exc}") from None
+
+
+def query_params(request: Request, *, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The URL's query parameters, pipe-delimited lists split (GS1's OpenAPI style)."""
+    params: dict[str, Any] = {}
+    for name in request.query_params:
+        if name in skip:
+            continue
+        values = [v for raw in request.query_params.getlist(name) for v in raw.split("|")]
+        params[name] = [v for v in values if v != ""] or [""]
+    return params
+
+
+def per_page(request: Request, default: int = 30) -> int:
+    """perPage, clamped to 1..TRACE_EPCIS_MAX_PER_PAGE."""
+    raw = request.query_params.get("perPage")
+    limit = settings_of(request).epcis_max_per_page
+    if raw is None:
+        return min(default, limit)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryParameterError(f"perPage: {raw!r} is not an integer") from None
+    return max(1, min(value, limit))
+
+
+def next_link(request: Request, token: str | None) -> dict[str, str]:
+    """The Link header pointing at the next page, when there is one."""
+    if token is None:
+        return {}
+    url = request.url.include_query_params(nextPageToken=token)
+    return {"Link": f'<{url}>; rel="next"'}
+
+
+def encode_cursor(value: str) -> str:
+    """An opaque page token for listings ordered by a string."""
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str | None) -> str | None:
+    if token is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise QueryParameterError("nextPageToken is not a token of this listing") from None
+
+
+def answer(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer with the binding's headers."""
+    content = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+    return Response(
+        content=content,
+        status_code=status,
+        media_type="application/json" if body is not None else None,
+        headers={**negotiation.response_headers(), **(headers or {})},
+    )
+
+
+def discovery(allow: str, extra: dict[str, str] | None = None) -> Response:
+    """An OPTIONS answer."""
+    return Response(
+        status_code=204, headers={**negotiation.discovery_headers(allow), **(extra or {})}
+    )

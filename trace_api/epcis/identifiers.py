@@ -1,0 +1,153 @@
+"""Identifiers in EPCIS events, reduced to one key so a query matches either spelling.
+
+An item may be written as an EPC URN (``urn:epc:id:sgtin:0614141.107346.2017``) or as a
+GS1 Digital Link URI on any domain (``https://brand.example/01/10614141073464/21/2017``,
+with or without a ``/10/{lot}`` qualifier). Both become the canonical Digital Link
+``https://id.gs1.org/01/10614141073464/21/2017``: the GS1 key and, for an instance, its
+serial; lot and CPV qualifiers and query strings are dropped because they do not identify
+the item. Locations and parties get the same treatment (SGLN <-> ``/414/{gln}/254/{ext}``,
+PGLN <-> ``/417/{gln}``, SSCC <-> ``/00/{sscc}``, ...). An identifier that is not a GS1 key
+(``urn:uuid:...``, a private URL) is its own key.
+
+CBV vocabulary values are compared in their bare form: ``shipping``,
+``urn:epcglobal:cbv:bizstep:shipping`` and ``https://ref.gs1.org/cbv/BizStep-shipping``
+are all ``shipping``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import quote, unquote
+
+import biip
+from epcpy.utils.parsers import epc_pure_identity_to_gs1_element_string
+
+CANONICAL_BASE = "https://id.gs1.org"
+_URN_SGTIN = re.compile(r"urn:epc:(?:id|idpat):sgtin:(\d{6,12})\.(\d{1,7})\.(.+)")
+_URN_SSCC = re.compile(r"urn:epc:(?:id|idpat):sscc:(\d{6,12})\.(\d+|\*)")
+_URN_CLASS_LGTIN = re.compile(r"urn:epc:class:lgtin:(\d{6,12})\.(\d{1,7})\.(.+)")
+# The AIs whose values identify a thing (GS1 Digital Link primary keys with the qualifiers
+# that belong to the identity: 21 for an instance of a GTIN, 10 for a lot-level class).
+_IDENTITY_AIS = {"00", "01", "21", "10", "253", "254", "255", "401", "402", "414", "417"}
+_IDENTITY_AIS |= {"8003", "8004", "8006", "8010", "8011", "8017", "8018"}
+_CBV_URN = re.compile(r"urn:epcglobal:cbv:(?:bizstep|disp|btt|sdt|er):(.+)")
+_CBV_WEB = re.compile(r"https?://ref\.gs1\.org/cbv/(?:BizStep|Disp|BTT|SDT|ER)-(.+)")
+
+
+class IdentifierPatternError(ValueError):
+    """A query pattern this repository cannot evaluate."""
+
+
+@dataclass(frozen=True)
+class Match:
+    """How to match stored keys: equal to ``key``, or starting with it when ``prefix``."""
+
+    key: str
+    prefix: bool = False
+
+
+def _check_digit(payload: str) -> str:
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
+    return str(-total % 10)
+
+
+def _gtin14(company: str, reference: str) -> str:
+    body = reference[:1] + company + reference[1:]
+    return body + _check_digit(body)
+
+
+def _dl(*pairs: tuple[str, str]) -> str:
+    return CANONICAL_BASE + "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in pairs)
+
+
+def _from_urn(uri: str) -> str | None:
+    if m := _URN_SGTIN.fullmatch(uri):
+        return _dl(("01", _gtin14(m[1], m[2])), ("21", unquote(m[3])))
+    if m := _URN_SSCC.fullmatch(uri):
+        body = m[2][:1] + m[1] + m[2][1:]
+        return _dl(("00", body + _check_digit(body)))
+    if m := _URN_CLASS_LGTIN.fullmatch(uri):
+        return _dl(("01", _gtin14(m[1], m[2])), ("10", unquote(m[3])))
+    try:
+        element_string = epc_pure_identity_to_gs1_element_string(uri)
+    except Exception:  # epcpy raises bare ValueErrors and its own types alike
+        return None
+    pairs = re.findall(r"\((\d{2,4})\)([^(]*)", element_string)
+    return _dl(*((ai, value) for ai, value in pairs if ai in _IDENTITY_AIS)) if pairs else None
+
+
+_DL_FAST = re.compile(
+    r"https?://[^/]+(?:/[^?#]*?)?/01/(\d{8,14})(?:/22/[^/?#]+)?(?:/10/[^/?#]+)?/21/([^/?#]+)"
+)
+
+
+def _from_digital_link(uri: str) -> str | None:
+    if m := _DL_FAST.match(uri):
+        gtin = m[1].zfill(14)
+        if _check_digit(gtin[:-1]) == gtin[-1]:
+            return _dl(("01", gtin), ("21", unquote(m[2])))
+    try:
+        parsed = biip.parse(uri.split("?", 1)[0].split("#", 1)[0])
+    except Exception:  # biip raises ParseError for anything it cannot read
+        return None
+    link = parsed.gs1_digital_link_uri
+    if link is None:
+        return None
+    pairs = [(e.ai.ai, e.value) for e in link.element_strings if e.ai.ai in _IDENTITY_AIS]
+    if any(ai == "21" for ai, _ in pairs):  # an instance: the lot does not identify it
+        pairs = [(ai, value) for ai, value in pairs if ai != "10"]
+    if pairs and pairs[0][0] == "01":
+        pairs[0] = ("01", pairs[0][1].zfill(14))
+    return _dl(*pairs) if pairs else None
+
+
+@lru_cache(maxsize=65536)
+def canonical(uri: str) -> str:
+    """The key an identifier is stored and matched under (see the module docstring)."""
+    text = uri.strip()
+    if text.startswith("urn:epc:"):
+        return _from_urn(text) or text
+    if text.startswith(("http://", "https://")) and re.search(r"/(0[01]|\d{3,4})/", text):
+        return _from_digital_link(text) or text
+    return text
+
+
+def match_for(pattern: str) -> Match:
+    """How a query value matches stored keys: an identifier in any form, or an EPC pattern.
+
+    Patterns with a wildcard in the last component only (``urn:epc:idpat:sgtin:C.R.*``,
+    ``urn:epc:idpat:sscc:C.*``) are supported; others raise IdentifierPatternError.
+    """
+    text = pattern.strip()
+    if not text.startswith("urn:epc:idpat:"):
+        return Match(canonical(text))
+    m = _URN_SGTIN.fullmatch(text) if text.startswith("urn:epc:idpat:sgtin:") else None
+    if m and m[3] == "*":
+        return Match(_dl(("01", _gtin14(m[1], m[2]))) + "/21/", prefix=True)
+    if (m := _URN_SSCC.fullmatch(text)) and m[2] == "*":
+        raise IdentifierPatternError(
+            f"{pattern}: an SSCC pattern without a serial reference cannot be matched "
+            "(the extension digit is unknown); list the SSCCs instead"
+        )
+    raise IdentifierPatternError(
+        f"{pattern}: only EPC patterns whose last component is '*' are supported"
+    )
+
+
+def class_key(uri: str) -> str:
+    """The key of a class-level identifier (``epcClass``): LGTIN, GTIN pattern or DL."""
+    text = uri.strip()
+    if (m := _URN_SGTIN.fullmatch(text)) and m[3] == "*":
+        return _dl(("01", _gtin14(m[1], m[2])))
+    return canonical(text)
+
+
+def cbv_term(value: str) -> str:
+    """A CBV vocabulary value in its bare form; anything else unchanged."""
+    text = value.strip()
+    for pattern in (_CBV_URN, _CBV_WEB):
+        if m := pattern.fullmatch(text):
+            return m[1]
+    return text

@@ -1,0 +1,210 @@
+"""HTTP routes for named queries and their webhook subscriptions (/epcis/queries), and
+for registering the GLNs that stand for an organisation (/v1/epcis/parties)."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request, Response, status
+
+from trace_api.deps import AdminKey, CurrentKey, SessionDep
+from trace_api.epcis import documents, service, subscriptions
+from trace_api.epcis.errors import EpcisForbidden, EpcisValidationError
+from trace_api.epcis.http import (
+    Body,
+    Reader,
+    answer,
+    decode_cursor,
+    discovery,
+    encode_cursor,
+    json_body,
+    next_link,
+    per_page,
+    query_params,
+    settings_of,
+    viewer,
+)
+from trace_api.epcis.schemas import PartyCreate, PartyOut
+
+router = APIRouter(prefix="/epcis/queries", tags=["epcis"])
+parties_router = APIRouter(prefix="/v1/epcis", tags=["epcis"])
+
+# The WebSocket subscription controls of GET /queries/{name}/events; we serve the results
+# page (subscriptions are webhooks here), so these do not filter.
+_SUBSCRIPTION_CONTROLS = frozenset(
+    {
+        "stream",
+        "second",
+        "minute",
+        "hour",
+        "dayOfMonth",
+        "month",
+        "dayOfWeek",
+        "reportIfEmpty",
+        "initialRecordTime",
+    }
+)
+
+
+@router.options("")
+def discover_queries(principal: Reader) -> Response:
+    return discovery("OPTIONS, GET, POST")
+
+
+@router.get("")
+def queries(request: Request, principal: Reader, session: SessionDep) -> Response:
+    records, last = service.list_queries(
+        session=session,
+        tenant_id=principal.tenant_id,
+        per_page=per_page(request),
+        after=decode_cursor(request.query_params.get("nextPageToken")),
+    )
+    token = encode_cursor(last) if last else None
+    return answer([service.query_out(r) for r in records], headers=next_link(request, token))
+
+
+@router.post("")
+def create_query(request: Request, body: Body, principal: Reader, session: SessionDep) -> Response:
+    document = json_body(request, body)
+    if not isinstance(document, dict):
+        raise EpcisValidationError('send {"name": ..., "query": {...}}')
+    record = service.create_query(
+        session=session,
+        tenant_id=principal.tenant_id,
+        name=document.get("name"),  # type: ignore[arg-type]  # checked by the service
+        definition=document.get("query"),
+        actor=principal.key_id,
+    )
+    return answer(None, 201, {"Location": f"/epcis/queries/{record.name}"})
+
+
+@router.get("/{name}")
+def query(name: str, principal: Reader, session: SessionDep) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    return answer([service.query_out(record)])  # GS1's schema: an array of one definition
+
+
+@router.options("/{name}")
+def discover_query(name: str, principal: Reader, session: SessionDep) -> Response:
+    service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    return discovery("OPTIONS, GET, DELETE")
+
+
+@router.delete("/{name}")
+def delete_query(name: str, principal: Reader, session: SessionDep) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    if principal.role not in ("admin", "operator") and record.created_by != principal.key_id:
+        raise EpcisForbidden("only admins, operators and the key that made it delete a query")
+    service.delete_query(
+        session=session, tenant_id=principal.tenant_id, name=name, actor=principal.key_id
+    )
+    return answer(None, 204)
+
+
+@router.options("/{name}/events")
+def discover_query_events(name: str, principal: Reader, session: SessionDep) -> Response:
+    service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    return discovery("OPTIONS, GET")
+
+
+@router.get("/{name}/events")
+def query_events(name: str, request: Request, principal: Reader, session: SessionDep) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    unknown = set(query_params(request)) - _SUBSCRIPTION_CONTROLS - {"perPage", "nextPageToken"}
+    if unknown:
+        raise EpcisValidationError(
+            f"{sorted(unknown)[0]}: a named query's parameters are fixed when it is created"
+        )
+    page = service.query_events(
+        session=session,
+        viewer=viewer(principal),
+        params=json.loads(record.query),
+        fixed={},
+        per_page=per_page(request),
+        token=request.query_params.get("nextPageToken"),
+    )
+    document = documents.query_document(page.rows, page.bodies, query_name=record.name)
+    return answer(document, headers=next_link(request, page.next_token))
+
+
+@router.options("/{name}/subscriptions")
+def discover_subscriptions(name: str, principal: Reader, session: SessionDep) -> Response:
+    service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    return discovery("OPTIONS, GET, POST")
+
+
+@router.get("/{name}/subscriptions")
+def list_subscriptions(name: str, principal: Reader, session: SessionDep) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    listed = subscriptions.list_for(session=session, query=record)
+    return answer([subscriptions.out(session, s, name) for s in listed])
+
+
+@router.post("/{name}/subscriptions")
+def subscribe(
+    name: str, request: Request, body: Body, principal: Reader, session: SessionDep
+) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    created = subscriptions.create(
+        session=session,
+        query=record,
+        body=json_body(request, body),
+        actor=principal.key_id,
+        organisation_id=viewer(principal).organisation_id,
+        allow_private=settings_of(request).epcis_webhook_allow_private,
+    )
+    location = (
+        f"{str(request.base_url).rstrip('/')}/epcis/queries/{name}/subscriptions/{created.id}"
+    )
+    return answer(subscriptions.out(session, created, name), 201, {"Location": location})
+
+
+@router.options("/{name}/subscriptions/{subscription_id}")
+def discover_subscription(
+    name: str, subscription_id: str, principal: Reader, session: SessionDep
+) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    subscriptions.get(session=session, query=record, subscription_id=subscription_id)
+    return discovery("OPTIONS, GET, DELETE")
+
+
+@router.get("/{name}/subscriptions/{subscription_id}")
+def subscription(
+    name: str, subscription_id: str, principal: Reader, session: SessionDep
+) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    found = subscriptions.get(session=session, query=record, subscription_id=subscription_id)
+    return answer(subscriptions.out(session, found, name))
+
+
+@router.delete("/{name}/subscriptions/{subscription_id}")
+def unsubscribe(
+    name: str, subscription_id: str, principal: Reader, session: SessionDep
+) -> Response:
+    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+    found = subscriptions.get(session=session, query=record, subscription_id=subscription_id)
+    if principal.role not in ("admin", "operator") and found.created_by != principal.key_id:
+        raise EpcisForbidden("only admins, operators and the subscriber end a subscription")
+    subscriptions.delete(session=session, record=found, actor=principal.key_id)
+    return answer(None, 204)
+
+
+# -- parties: which GLNs stand for which organisation ----------------------------------------
+
+
+@parties_router.post("/parties", response_model=PartyOut, status_code=status.HTTP_201_CREATED)
+def register_party(body: PartyCreate, admin: AdminKey, session: SessionDep) -> PartyOut:
+    record = service.register_party(
+        session=session,
+        tenant_id=admin.tenant_id,
+        organisation_id=body.organisation_id,
+        identifier=body.identifier,
+        actor=admin.key_id,
+    )
+    return PartyOut.model_validate(record)
+
+
+@parties_router.get("/parties", response_model=list[PartyOut])
+def parties(principal: CurrentKey, session: SessionDep) -> list[PartyOut]:
+    records = service.list_parties(session=session, tenant_id=principal.tenant_id)
+    return [PartyOut.model_validate(r) for r in records]

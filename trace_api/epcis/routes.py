@@ -1,0 +1,381 @@
+"""HTTP routes of GS1's EPCIS 2.0 REST binding under /epcis: discovery, capture, events.
+
+Named queries and subscriptions are in query_routes.py. Query parameters and bodies are
+read here by hand, not by FastAPI's models, so every refusal carries the binding's own
+problem type (``epcisException:...``) rather than a 422.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from trace_api.db import transaction
+from trace_api.deps import SessionDep
+from trace_api.epcis import documents, hashing, identifiers, service
+from trace_api.epcis.capture import Capturer
+from trace_api.epcis.errors import CaptureLimitExceeded, EpcisValidationError, NoSuchResource
+from trace_api.epcis.http import (
+    Body,
+    Reader,
+    Writer,
+    answer,
+    decode_cursor,
+    discovery,
+    encode_cursor,
+    json_body,
+    next_link,
+    per_page,
+    query_params,
+    settings_of,
+    viewer,
+)
+from trace_api.epcis.query import Viewer
+from trace_api.models import EpcisCaptureJob, EpcisCustody, EpcisEvent, EpcisEventEpc
+
+router = APIRouter(prefix="/epcis", tags=["epcis"])
+_log = logging.getLogger(__name__)
+
+EVENT_TYPES = [
+    "AggregationEvent",
+    "AssociationEvent",
+    "ObjectEvent",
+    "TransactionEvent",
+    "TransformationEvent",
+]
+TOP_LEVEL = [
+    "queries",
+    "capture",
+    "events",
+    "eventTypes",
+    "epcs",
+    "readPoints",
+    "bizLocations",
+    "dispositions",
+    "bizSteps",
+]
+_BEHAVIOURS = ("rollback", "proceed", "all")
+
+
+# -- discovery ------------------------------------------------------------------------------
+
+
+@router.options("/")
+def discover_root(principal: Reader) -> Response:
+    return discovery("OPTIONS, GET")
+
+
+@router.get("/")
+def top_level(principal: Reader) -> Response:
+    return answer(documents.collection(TOP_LEVEL))
+
+
+@router.delete("/nextPageToken/{token}", status_code=204)
+def release_token(token: str, principal: Reader) -> Response:
+    # Page tokens are stateless (query.py): there is nothing to release.
+    return answer(None, 204)
+
+
+# -- capture --------------------------------------------------------------------------------
+
+
+def _capture_headers(request: Request) -> dict[str, str]:
+    settings = settings_of(request)
+    return {
+        **service.limit_headers(
+            settings.epcis_capture_limit, settings.epcis_capture_file_size_limit
+        ),
+        "GS1-Capture-Error-Behaviour": "rollback",
+    }
+
+
+@router.options("/capture")
+def discover_capture(request: Request, principal: Reader) -> Response:
+    return discovery("OPTIONS, POST, GET", _capture_headers(request))
+
+
+def _read_document(request: Request, body: bytes) -> Any:
+    settings = settings_of(request)
+    if len(body) > settings.epcis_capture_file_size_limit:
+        raise CaptureLimitExceeded(
+            f"the body is {len(body)} bytes; this repository takes at most "
+            f"{settings.epcis_capture_file_size_limit} bytes per capture",
+            headers=_capture_headers(request),
+            limit=settings.epcis_capture_file_size_limit,
+        )
+    return json_body(request, body)
+
+
+def _capturer(principal: Any) -> Capturer:
+    dealer_org = principal.organisation_id if principal.role == "dealer" else None
+    return Capturer(principal.tenant_id, principal.key_id, dealer_org)
+
+
+@router.post("/capture")
+def capture(
+    request: Request,
+    body: Body,
+    principal: Writer,
+    session: SessionDep,
+    background: BackgroundTasks,
+) -> Response:
+    settings = settings_of(request)
+    behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").strip().lower()
+    if behaviour not in _BEHAVIOURS:
+        raise EpcisValidationError(
+            f"GS1-Capture-Error-Behaviour must be one of {', '.join(_BEHAVIOURS)}"
+        )
+    checked = service.check_document(
+        _read_document(request, body),
+        capture_limit=settings.epcis_capture_limit,
+        file_size_limit=settings.epcis_capture_file_size_limit,
+    )
+    capturer = _capturer(principal)
+    job = service.start_capture(
+        session=session, capturer=capturer, request=checked, behaviour=behaviour
+    )
+    if len(checked.events) <= settings.epcis_capture_sync_limit:
+        service.run_capture(session=session, job=job, capturer=capturer, request=checked)
+    else:  # stored after the answer, once the job row is committed
+        background.add_task(_capture_later, request.app.state.sessions, job.id, capturer, checked)
+    return answer(None, 202, {"Location": f"/epcis/capture/{job.id}"})
+
+
+def _capture_later(
+    sessions: sessionmaker[Session],
+    job_id: str,
+    capturer: Capturer,
+    checked: service.CaptureRequest,
+) -> None:
+    try:
+        with transaction(sessions) as session:
+            job = session.get(EpcisCaptureJob, job_id)
+            assert job is not None
+            service.run_capture(session=session, job=job, capturer=capturer, request=checked)
+    except Exception:
+        _log.exception("capture job %s failed", job_id)
+        with transaction(sessions) as session:
+            job = session.get(EpcisCaptureJob, job_id)
+            if job is not None and job.running:
+                job.running, job.success = False, False
+                job.errors = json.dumps(
+                    [
+                        {
+                            "type": "epcisException:ImplementationException",
+                            "title": "Capture failed",
+                            "status": 500,
+                            "detail": "the capture failed unexpectedly; nothing was stored",
+                        }
+                    ]
+                )
+
+
+@router.get("/capture")
+def capture_jobs(request: Request, principal: Reader, session: SessionDep) -> Response:
+    jobs, last = service.list_jobs(
+        session=session,
+        tenant_id=principal.tenant_id,
+        per_page=per_page(request),
+        after=decode_cursor(request.query_params.get("nextPageToken")),
+    )
+    token = encode_cursor(last) if last else None
+    return answer([service.job_out(j) for j in jobs], headers=next_link(request, token))
+
+
+@router.options("/capture/{capture_id}")
+def discover_capture_job(capture_id: str, principal: Reader, session: SessionDep) -> Response:
+    service.get_job(session=session, tenant_id=principal.tenant_id, capture_id=capture_id)
+    return discovery("OPTIONS, GET")
+
+
+@router.get("/capture/{capture_id}")
+def capture_job(capture_id: str, principal: Reader, session: SessionDep) -> Response:
+    job = service.get_job(session=session, tenant_id=principal.tenant_id, capture_id=capture_id)
+    return answer(service.job_out(job))
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def _events_page(
+    request: Request,
+    principal: Any,
+    session: Session,
+    fixed: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    query_name: str = "SimpleEventQuery",
+) -> Response:
+    page = service.query_events(
+        session=session,
+        viewer=viewer(principal),
+        params=query_params(request) if params is None else params,
+        fixed=fixed,
+        per_page=per_page(request),
+        token=request.query_params.get("nextPageToken"),
+    )
+    document = documents.query_document(page.rows, page.bodies, query_name=query_name)
+    return answer(document, headers=next_link(request, page.next_token))
+
+
+@router.options("/events")
+def discover_events(principal: Reader) -> Response:
+    return discovery("OPTIONS, GET, POST")
+
+
+@router.get("/events")
+def events(request: Request, principal: Reader, session: SessionDep) -> Response:
+    return _events_page(request, principal, session)
+
+
+@router.post("/events")
+def capture_one(request: Request, body: Body, principal: Writer, session: SessionDep) -> Response:
+    event = _read_document(request, body)
+    row = service.capture_event(session=session, capturer=_capturer(principal), event=event)
+    location = f"/epcis/events/{quote(row.event_id, safe='')}"
+    return answer(documents.event_out(row), 201, {"Location": location})
+
+
+@router.options("/events/{event_id:path}")
+def discover_event(event_id: str, principal: Reader, session: SessionDep) -> Response:
+    service.get_event(session=session, viewer=viewer(principal), event_id=event_id)
+    return discovery("OPTIONS, GET")
+
+
+@router.get("/events/{event_id:path}")
+def event(event_id: str, principal: Reader, session: SessionDep) -> Response:
+    page = service.get_event(session=session, viewer=viewer(principal), event_id=event_id)
+    return answer(documents.query_document(page.rows, page.bodies))
+
+
+# -- the top-level resources and their events -------------------------------------------------
+#
+# Each is a filter fixed by the path: /bizSteps/shipping/events is /events?EQ_bizStep=shipping.
+
+_RESOURCES: dict[str, str] = {
+    "eventTypes": "eventType",
+    "epcs": "MATCH_anyEPC",
+    "bizSteps": "EQ_bizStep",
+    "bizLocations": "EQ_bizLocation",
+    "readPoints": "EQ_readPoint",
+    "dispositions": "EQ_disposition",
+}
+
+
+def _known(session: Session, view: Viewer, resource: str, value: str) -> bool:
+    column: Any
+    if resource == "eventTypes":
+        column = EpcisEvent.event_type
+        if value in EVENT_TYPES:
+            return True
+    elif resource == "bizSteps":
+        column, value = EpcisEvent.biz_step, identifiers.cbv_term(value)
+        if value in hashing.vocabulary("bizStep"):
+            return True
+    elif resource == "dispositions":
+        column, value = EpcisEvent.disposition, identifiers.cbv_term(value)
+        if value in hashing.vocabulary("disposition"):
+            return True
+    elif resource == "readPoints":
+        column, value = EpcisEvent.read_point, identifiers.canonical(value)
+    elif resource == "bizLocations":
+        column, value = EpcisEvent.biz_location, identifiers.canonical(value)
+    else:
+        found = session.scalar(
+            select(EpcisEventEpc.event_pk)
+            .where(
+                EpcisEventEpc.tenant_id == view.tenant_id,
+                EpcisEventEpc.epc == identifiers.canonical(value),
+            )
+            .limit(1)
+        )
+        return found is not None
+    return (
+        session.scalar(
+            select(EpcisEvent.id)
+            .where(EpcisEvent.tenant_id == view.tenant_id, column == value)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _members(request: Request, session: Session, view: Viewer, resource: str) -> Response:
+    """A collection of the resource's values: the CBV's plus those the events use."""
+    limit = per_page(request)
+    after = decode_cursor(request.query_params.get("nextPageToken")) or ""
+    if resource == "eventTypes":
+        return answer(documents.collection(EVENT_TYPES))
+    fixed = {"bizSteps": "bizStep", "dispositions": "disposition"}
+    column = {
+        "bizSteps": EpcisEvent.biz_step,
+        "dispositions": EpcisEvent.disposition,
+        "readPoints": EpcisEvent.read_point,
+        "bizLocations": EpcisEvent.biz_location,
+    }.get(resource)
+    if column is not None:
+        statement = (
+            select(column)
+            .distinct()
+            .where(EpcisEvent.tenant_id == view.tenant_id, column.is_not(None), column > after)
+        )
+    elif view.organisation_id is not None:  # a dealer lists the items of its custody
+        statement = select(EpcisCustody.epc).where(
+            EpcisCustody.tenant_id == view.tenant_id,
+            EpcisCustody.organisation_id == view.organisation_id,
+            EpcisCustody.epc > after,
+        )
+        column = EpcisCustody.epc
+    else:
+        statement = (
+            select(EpcisEventEpc.epc)
+            .distinct()
+            .where(EpcisEventEpc.tenant_id == view.tenant_id, EpcisEventEpc.epc > after)
+        )
+        column = EpcisEventEpc.epc
+    used = [str(v) for v in session.scalars(statement.order_by(column).limit(limit + 1))]
+    if resource in fixed and not after:  # the vocabulary itself comes first, on page one
+        vocabulary = hashing.vocabulary(fixed[resource])
+        used = vocabulary + [u for u in used if u not in vocabulary]
+        return answer(documents.collection(used))
+    token = encode_cursor(used[limit - 1]) if len(used) > limit else None
+    return answer(documents.collection(used[:limit]), headers=next_link(request, token))
+
+
+def _register(resource: str, parameter: str) -> None:
+    @router.options(f"/{resource}")
+    def discover_collection(principal: Reader) -> Response:
+        return discovery("OPTIONS, GET")
+
+    @router.get(f"/{resource}")
+    def collection(request: Request, principal: Reader, session: SessionDep) -> Response:
+        return _members(request, session, viewer(principal), resource)
+
+    @router.options(f"/{resource}/{{value:path}}/events")
+    def discover_events_of(value: str, principal: Reader) -> Response:
+        return discovery("OPTIONS, GET")
+
+    @router.get(f"/{resource}/{{value:path}}/events")
+    def events_of(value: str, request: Request, principal: Reader, session: SessionDep) -> Response:
+        return _events_page(request, principal, session, fixed={parameter: [value]})
+
+    @router.options(f"/{resource}/{{value:path}}")
+    def discover_member(value: str, principal: Reader, session: SessionDep) -> Response:
+        if not _known(session, viewer(principal), resource, value):
+            raise NoSuchResource(f"no {resource} member {value}")
+        return discovery("OPTIONS, GET")
+
+    @router.get(f"/{resource}/{{value:path}}")
+    def member(value: str, principal: Reader, session: SessionDep) -> Response:
+        if not _known(session, viewer(principal), resource, value):
+            raise NoSuchResource(f"no {resource} member {value}")
+        return answer(documents.collection(["events"]))
+
+
+for _resource, _parameter in _RESOURCES.items():
+    _register(_resource, _parameter)
