@@ -7,7 +7,7 @@ NODE_STAMP := node_modules/.installed
 ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench contracts check-contracts worker clean chromium
+.PHONY: run test lint bench contracts check-contracts worker clean chromium wrk
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) $(NODE_STAMP)
+# The scan bench drives the server with wrk (Debian) when it is there.
+wrk:
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk) || true
+
+bench: $(STAMP) $(NODE_STAMP) wrk
 	@for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 contracts: $(STAMP) $(NODE_STAMP)

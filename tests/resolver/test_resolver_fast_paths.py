@@ -21,11 +21,10 @@ from trace_api.resolver.statements import STATEMENTS
 from trace_api.tenancy import service as tenancy_service
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # other databases: SQLAlchemy
 def test_direct_statements_read_and_write_what_sqlalchemy_does(
     client: TestClient, engine: Engine, tenant: TenantKeys
 ) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("the direct path is SQLite's; other databases use SQLAlchemy's")
     issued = issue_batch(client, tenant, count=2)
     first = client.get(f"{issued.path(0)}?lat=30.25&lon=120.17", headers=JSON).json()
     assert first["scans"]["count"] == 1

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from trace_api.codes.errors import InvalidDigitalLink
 from trace_api.codes.gs1 import ItemLink, item_uri, parse_item_link, parse_item_path
@@ -38,8 +39,12 @@ def _client(request: Request) -> str:
 
 
 def _link(request: Request) -> ItemLink:
-    scope = request.scope
-    path = (scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+    return link_of(request.scope)
+
+
+def link_of(scope: Scope) -> ItemLink:
+    """The item link a request names, read from its raw path and query string."""
+    path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
     try:
         query = scope.get("query_string", b"").decode()
     except UnicodeDecodeError:
@@ -85,8 +90,7 @@ def _page_path(request: Request) -> str:
     return str(raw.decode("latin-1"))
 
 
-def _uris(request: Request, result: Resolution, link: ItemLink) -> tuple[str, str, str]:
-    base = request.app.state.settings.public_base_url
+def _uris(base: str, result: Resolution, link: ItemLink) -> tuple[str, str, str]:
     lot = result.batch["lot"] if result.batch else (link.lot or "")
     anchor = item_uri(base, link.gtin, lot, result.serial or link.serial or "")
     proof = f"{base}/v1/codes/{result.serial or link.serial}/proof"
@@ -126,14 +130,35 @@ async def resolve(request: Request, rest: str) -> Response:
     scan: Scan | None = _scan(resolver, client, link.params)
     if link_type is not None or as_linkset:
         scan = None  # linksets and redirects are not counted as scans
-    engine = request.app.state.engine
-    if engine.dialect.name == "sqlite":
-        result = resolver.resolve_alone(engine=engine, link=link, scan=scan)
-    else:
-        result = await run_in_threadpool(
-            resolver.resolve_alone, engine=engine, link=link, scan=scan
-        )
+    result = await _resolution(request.app.state, link, scan)
     return _answer(request, result, link, as_linkset, link_type)
+
+
+async def resolve_json(state: Any, scope: Scope, link: ItemLink) -> Response:
+    """`resolve` for a JSON scan, from the ASGI scope (see fastlane.py)."""
+    resolver: Resolver = state.resolver
+    client = scope["client"][0] if scope.get("client") else "unknown"
+    resolver.admit(client)
+    scan = _scan(resolver, client, link.params)
+    result = await _resolution(state, link, scan)
+    return _json_answer(state.settings.public_base_url, result, link)
+
+
+async def _resolution(state: Any, link: ItemLink, scan: Scan | None) -> Resolution:
+    engine = state.engine
+    resolver: Resolver = state.resolver
+    if engine.dialect.name == "sqlite":
+        return resolver.resolve_alone(engine=engine, link=link, scan=scan)
+    return await run_in_threadpool(resolver.resolve_alone, engine=engine, link=link, scan=scan)
+
+
+def _linkset_link(anchor: str) -> str:
+    return f'<{anchor}?linkType=all>; rel="linkset"; type="application/linkset+json"'
+
+
+def _json_answer(base: str, result: Resolution, link: ItemLink) -> Response:
+    anchor, _, _ = _uris(base, result, link)
+    return _json(result.document(base), result.status, link=_linkset_link(anchor))
 
 
 def _answer(
@@ -143,8 +168,9 @@ def _answer(
     as_linkset: bool,
     link_type: str | None,
 ) -> Response:
-    anchor, page_uri, proof_uri = _uris(request, result, link)
-    linkset_link = f'<{anchor}?linkType=all>; rel="linkset"; type="application/linkset+json"'
+    base = request.app.state.settings.public_base_url
+    anchor, page_uri, proof_uri = _uris(base, result, link)
+    linkset_link = _linkset_link(anchor)
     if as_linkset:
         if result.verdict == "unknown":
             raise NotFound("no such item")
@@ -157,8 +183,7 @@ def _answer(
         target = links.get(link_type) or links["gs1:defaultLink"]  # GS1: fall back to default
         return RedirectResponse(target, status_code=307, headers={"Link": linkset_link})
     if _wants(request, "application/json"):
-        base = request.app.state.settings.public_base_url
-        return _json(result.document(base), result.status, link=linkset_link)
+        return _json_answer(base, result, link)
     lang = page.choose_language(request.headers.get("accept-language"), link.params.get("lang"))
     html = page.render(result, lang=lang, page_uri=_page_path(request))
     headers = {
