@@ -1,0 +1,5 @@
+"""HTTP routes (filled in by issue 7)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
