@@ -468,6 +468,8 @@ class EpcisEvent(Base):
     content_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     context: Mapped[str | None] = mapped_column(Text, nullable=True)
     body: Mapped[str] = mapped_column(Text)
+    # The audit log entry that recorded the capture of this event (its proof).
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class EpcisEventEpc(Base):

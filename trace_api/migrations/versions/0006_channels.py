@@ -25,6 +25,7 @@ def _org(name: str, **kwargs: bool) -> sa.Column[str]:
 
 def upgrade() -> None:
     op.add_column("products", sa.Column("product_group", sa.String(64), nullable=True))
+    op.add_column("epcis_events", sa.Column("audit_seq", sa.BigInteger(), nullable=True))
     op.create_table(
         "channel_territories",
         sa.Column("tenant_id", sa.String(36), nullable=False),
@@ -170,4 +171,5 @@ def downgrade() -> None:
         "channel_territories",
     ):
         op.drop_table(table)
+    op.drop_column("epcis_events", "audit_seq")
     op.drop_column("products", "product_group")
