@@ -19,8 +19,14 @@ _TS = sa.DateTime(timezone=True)
 _ID = sa.String(500)  # a canonical identifier key
 
 
-def _org(name: str, **kwargs: bool) -> sa.Column[str]:
-    return sa.Column(name, sa.String(36), sa.ForeignKey("organisations.id"), **kwargs)
+def _org(name: str, *, primary_key: bool = False, nullable: bool = False) -> sa.Column[str]:
+    return sa.Column(
+        name,
+        sa.String(36),
+        sa.ForeignKey("organisations.id"),
+        primary_key=primary_key,
+        nullable=nullable,
+    )
 
 
 def upgrade() -> None:
