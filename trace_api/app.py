@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from trace_api import __version__
+from trace_api.alerts.routes import router as alerts_router
 from trace_api.anchoring import service as anchoring_service
 from trace_api.anchoring.gateway import ChainGateway
 from trace_api.anchoring.routes import router as anchoring_router
@@ -20,6 +21,7 @@ from trace_api.audit.exports import ExportRunner
 from trace_api.audit.routes import router as audit_router
 from trace_api.audit.scheduler import Checkpointer
 from trace_api.audit.trees import LogTrees
+from trace_api.channels.routes import router as channels_router
 from trace_api.codes.jobs import IssueRunner
 from trace_api.codes.routes import router as codes_router
 from trace_api.db import create_db_engine, migrate, session_factory, transaction
@@ -29,6 +31,7 @@ from trace_api.epcis.routes import router as epcis_router
 from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.health import router as health_router
 from trace_api.keystore import load_master_key, load_signing_key
+from trace_api.movements.routes import router as movements_router
 from trace_api.problems import install_problem_handlers
 from trace_api.resolver.fastlane import ResolverFastLane
 from trace_api.resolver.routes import router as resolver_router
@@ -97,6 +100,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(epcis_router)
     app.include_router(epcis_queries_router)
     app.include_router(epcis_parties_router)
+    app.include_router(channels_router)
+    app.include_router(movements_router)
+    app.include_router(alerts_router)
     return app
 
 

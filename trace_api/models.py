@@ -281,6 +281,7 @@ class Product(Base):
     brand: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     links: Mapped[str] = mapped_column(Text, default="{}")  # JSON: GS1 link type -> URL
+    product_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -467,6 +468,8 @@ class EpcisEvent(Base):
     content_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     context: Mapped[str | None] = mapped_column(Text, nullable=True)
     body: Mapped[str] = mapped_column(Text)
+    # The audit log entry that recorded the capture of this event (its proof).
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class EpcisEventEpc(Base):
@@ -574,3 +577,178 @@ class EpcisSubscriptionBacklog(Base):
     capture_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     after_pk: Mapped[int] = mapped_column(_EventKey, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# -- channels, allocations and diversion alerts (issue 7) ---------------------------------------
+#
+# The channel tree is `organisations.parent_id`. What an organisation is authorised for
+# (territories, product scopes, sanctioned cross-edges) is data in the tables below; so is
+# which party goods were allocated to. docs/channels.md states the rules.
+
+
+class ChannelTerritory(Base):
+    """A GB/T 2260 division an organisation may sell in (a province or city covers all below)."""
+
+    __tablename__ = "channel_territories"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    division_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+
+
+class ChannelGeofence(Base):
+    """A GeoJSON Polygon or MultiPolygon an organisation may sell in, besides its divisions."""
+
+    __tablename__ = "channel_geofences"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geojson: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChannelProductScope(Base):
+    """A product an organisation may handle: a GTIN-14, or ``group:{name}`` for a product
+    group. An organisation without any scope row may handle every product."""
+
+    __tablename__ = "channel_product_scopes"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), index=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class ChannelCrossEdge(Base):
+    """A sanctioned movement outside the tree (for example between two sibling dealers)."""
+
+    __tablename__ = "channel_cross_edges"
+    __table_args__ = (Index("ix_channel_cross_edges_pair", "tenant_id", "from_org", "to_org"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    from_org: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    to_org: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ChannelLocation(Base):
+    """Where a party or location identifier (a GLN, canonical key) is: its GB/T 2260 division."""
+
+    __tablename__ = "channel_locations"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(500), primary_key=True)
+    division_code: Mapped[str] = mapped_column(String(6))
+
+
+class Allocation(Base):
+    """Goods allocated to a party for a territory. ``target_kind`` is ``item`` or
+    ``container`` (``target`` a canonical identifier key) or ``batch`` (a batch id).
+    A change is a new row; the old one gets ``replaced_at``."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (Index("ix_allocations_target", "tenant_id", "target", "replaced_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    target_kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(500))
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    division_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ItemState(Base):
+    """Where an item, case or pallet (canonical key) is now: holder, place, status, parent."""
+
+    __tablename__ = "item_states"
+    __table_args__ = (
+        Index("ix_item_states_parent", "tenant_id", "parent"),
+        Index("ix_item_states_holder", "tenant_id", "holder_org"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    item: Mapped[str] = mapped_column(String(500), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # item | container
+    gtin: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # commissioned | packed | in_transit | received | sold | returned | destroyed
+    status: Mapped[str] = mapped_column(String(16))
+    holder_org: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    shipped_to_org: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    location: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    division_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    parent: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_event_pk: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ItemMovement(Base):
+    """One step of an item's path: the event that moved it (directly or in a container)."""
+
+    __tablename__ = "item_movements"
+
+    tenant_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    item: Mapped[str] = mapped_column(String(500), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    step: Mapped[str] = mapped_column(String(16))  # ship | receive | sell | pack | unpack | ...
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    from_org: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    to_org: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    division_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    via: Mapped[str | None] = mapped_column(String(500), nullable=True)  # the container moved
+    verdict: Mapped[str] = mapped_column(String(16))  # ok | alert | unchecked
+
+
+class DiversionAlert(Base):
+    """A route breach: the item or case, what was expected and observed, who is to blame."""
+
+    __tablename__ = "diversion_alerts"
+    __table_args__ = (
+        Index("ix_diversion_alerts_status", "tenant_id", "status", "created_at"),
+        Index("ix_diversion_alerts_subject", "tenant_id", "subject"),
+        Index("ix_diversion_alerts_blamed", "tenant_id", "blamed_org"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(String(36))
+    subject: Mapped[str] = mapped_column(String(500))
+    subject_kind: Mapped[str] = mapped_column(String(16))  # item | container
+    item_count: Mapped[int] = mapped_column(BigInteger, default=1)
+    # unauthorised_edge | receipt_mismatch | outside_allocation | outside_territory
+    # | product_scope | consumer_scan_outside_territory
+    rule: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(16))  # low | medium | high | critical
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    status_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expected_org: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    expected_division: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    observed_org: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    observed_division: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    blamed_org: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    event_pk: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON: the evidence events
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DiversionAlertChange(Base):
+    """One status change of an alert: from, to, why, by whom."""
+
+    __tablename__ = "diversion_alert_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("diversion_alerts.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -153,6 +153,13 @@ class Settings(BaseSettings):
         "(set false where subscribers are outside parties).",
     )
 
+    # -- channels and anti-diversion (issue 7) --------------------------------------------
+    route_checks: bool = Field(
+        default=True,
+        description="Evaluate the route rules (docs/channels.md) on every captured event and "
+        "consumer scan; item state and movements are tracked either way.",
+    )
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:

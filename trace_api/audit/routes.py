@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from trace_api.anchoring import service as anchoring_service
 from trace_api.audit import exports as exports_service
+from trace_api.audit import proofs as proof_service
 from trace_api.audit import witnesses as witness_service
 from trace_api.audit.checkpoints import create_checkpoint
 from trace_api.audit.export import ExportFilters
@@ -22,18 +23,24 @@ from trace_api.audit.schemas import (
     WitnessOut,
 )
 from trace_api.deps import AdminKey, SessionDep, require_role
-from trace_api.errors import Conflict, InvalidInput
+from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import (
     AnchorJob,
     AuditCheckpoint,
     AuditCosignature,
+    AuditEntry,
+    AuditItemRef,
     AuditWitness,
     ChainDeployment,
+    EpcisCustody,
 )
 from trace_api.tenancy.service import Principal
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require_role("compliance", "admin"))]
+ProofReader = Annotated[
+    Principal, Depends(require_role("admin", "operator", "compliance", "dealer"))
+]
 
 
 def _checkpoint_out(session: SessionDep, record: AuditCheckpoint) -> CheckpointOut:
@@ -113,6 +120,55 @@ def cosign_checkpoint(
         session=session, tenant_id=principal.tenant_id, size=size
     )
     return _checkpoint_out(session, record)
+
+
+@router.get("/entries/{seq}/proof")
+def entry_proof(
+    seq: int, request: Request, principal: ProofReader, session: SessionDep
+) -> dict[str, object]:
+    """The entry's RFC 9162 inclusion proof in the latest signed checkpoint (proofs.py).
+
+    A dealer gets proofs only of entries about its organisation or about items that are
+    or were in its custody; others are not found.
+    """
+    if seq < 0:
+        raise NotFound(f"the audit log has no entry {seq}")
+    if principal.role == "dealer" and not _dealer_may_see(session, principal, seq):
+        raise NotFound(f"the audit log has no entry {seq} for this key")
+    return proof_service.entry_proof(
+        session=session,
+        tenant_id=principal.tenant_id,
+        seq=seq,
+        trees=request.app.state.log_trees,
+        signing_key=request.app.state.signing_key.public_key,
+    )
+
+
+def _dealer_may_see(session: SessionDep, principal: Principal, seq: int) -> bool:
+    own = session.scalar(
+        select(AuditEntry.id).where(
+            AuditEntry.tenant_id == principal.tenant_id,
+            AuditEntry.seq == seq,
+            AuditEntry.organisation_id == principal.organisation_id,
+        )
+    )
+    if own is not None:
+        return True
+    held = session.scalar(
+        select(AuditItemRef.item)
+        .join(
+            EpcisCustody,
+            (EpcisCustody.tenant_id == AuditItemRef.tenant_id)
+            & (EpcisCustody.epc == AuditItemRef.item),
+        )
+        .where(
+            AuditItemRef.tenant_id == principal.tenant_id,
+            AuditItemRef.seq == seq,
+            EpcisCustody.organisation_id == principal.organisation_id,
+        )
+        .limit(1)
+    )
+    return held is not None
 
 
 @router.post("/witnesses", response_model=WitnessOut, status_code=status.HTTP_201_CREATED)

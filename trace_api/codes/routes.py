@@ -23,6 +23,7 @@ from trace_api.codes.schemas import (
     IssueRequest,
     ProductCreate,
     ProductOut,
+    ProductUpdate,
     RecallRequest,
 )
 from trace_api.db import transaction
@@ -60,6 +61,20 @@ def list_products(principal: Reader, session: SessionDep) -> list[ProductOut]:
 def get_product(product_id: str, principal: Reader, session: SessionDep) -> ProductOut:
     record = service.get_product(
         session=session, tenant_id=principal.tenant_id, product_id=product_id
+    )
+    return ProductOut.model_validate(record)
+
+
+@router.patch("/products/{product_id}", response_model=ProductOut)
+def update_product(
+    product_id: str, body: ProductUpdate, principal: Writer, session: SessionDep
+) -> ProductOut:
+    record = service.set_product_group(
+        session=session,
+        tenant_id=principal.tenant_id,
+        product_id=product_id,
+        product_group=body.product_group,
+        actor=principal.key_id,
     )
     return ProductOut.model_validate(record)
 

@@ -20,6 +20,19 @@ class ProductCreate(BaseModel):
         default_factory=dict,
         description="Brand-defined links by GS1 link type, e.g. {'gs1:pip': 'https://...'}.",
     )
+    product_group: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The product group channel product scopes may name (group:{name}).",
+    )
+
+
+class ProductUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_group: str | None = Field(
+        max_length=64, description="The product's group; null takes it out of any group."
+    )
 
 
 class ProductOut(BaseModel):
@@ -31,6 +44,7 @@ class ProductOut(BaseModel):
     brand: str
     description: str
     links: dict[str, str]
+    product_group: str | None
     created_at: datetime
 
     @field_validator("links", mode="before")

@@ -86,10 +86,12 @@ def create_product(
     brand: str = "",
     description: str = "",
     links: dict[str, str] | None = None,
+    product_group: str | None = None,
     actor: str = audit_log.SYSTEM,
 ) -> Product:
     """A product of the tenant; its GTIN is validated and stored as GTIN-14."""
     gtin14 = normalise_gtin(gtin)
+    group = product_group_name(product_group) if product_group is not None else None
     record = Product(
         tenant_id=tenant_id,
         gtin=gtin14,
@@ -97,6 +99,7 @@ def create_product(
         brand=_text(brand, "brand"),
         description=description.strip(),
         links=json.dumps(check_links(links or {}), ensure_ascii=False),
+        product_group=group,
     )
     try:
         with session.begin_nested():
@@ -110,7 +113,43 @@ def create_product(
         kind="product.created",
         actor=actor,
         items=[record.id],
-        data={"id": record.id, "gtin": gtin14, "name": record.name, "brand": record.brand},
+        data={"id": record.id, "gtin": gtin14, "name": record.name, "brand": record.brand}
+        | ({"product_group": group} if group is not None else {}),
+    )
+    return record
+
+
+def product_group_name(value: str) -> str:
+    """A product group name: 1 to 64 characters without control characters, trimmed."""
+    name = value.strip()
+    if not name or len(name) > 64 or _CONTROL.search(name):
+        raise InvalidInput(f"product group {value!r}: 1 to 64 characters, no control characters")
+    return name
+
+
+def set_product_group(
+    *,
+    session: Session,
+    tenant_id: str,
+    product_id: str,
+    product_group: str | None,
+    actor: str = audit_log.SYSTEM,
+) -> Product:
+    """Put a product in a group (channel product scopes name groups), or take it out."""
+    record = get_product(session=session, tenant_id=tenant_id, product_id=product_id)
+    group = product_group_name(product_group) if product_group is not None else None
+    previous = record.product_group
+    if group == previous:
+        return record
+    record.product_group = group
+    session.flush()
+    audit_log.append(
+        session=session,
+        tenant_id=tenant_id,
+        kind="product.group_changed",
+        actor=actor,
+        items=[record.id],
+        data={"id": record.id, "gtin": record.gtin, "product_group": group, "previous": previous},
     )
     return record
 

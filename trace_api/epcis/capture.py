@@ -32,6 +32,8 @@ from trace_api.models import (
     EpcisSubscriptionBacklog,
     utcnow,
 )
+from trace_api.movements import engine as movements_engine
+from trace_api.settings import get_settings
 
 _log = logging.getLogger(__name__)
 _CHUNK = 500
@@ -40,11 +42,16 @@ EVENT_CAPTURED = "epcis.event_captured"
 
 @dataclass(frozen=True)
 class Capturer:
-    """Who captures: the tenant, the API key, and the dealer's organisation if any."""
+    """Who captures: the tenant, the API key, and the dealer's organisation if any.
+
+    ``route_checks`` turns the route rules of docs/channels.md on or off for this capture;
+    None follows the process settings (``TRACE_ROUTE_CHECKS``).
+    """
 
     tenant_id: str
     key_id: str
     organisation_id: str | None
+    route_checks: bool | None = None
 
 
 def start_job(
@@ -169,6 +176,15 @@ def _store(
     tenant_id = capturer.tenant_id
     record_time = utcnow()
     pks = _allocate_ids(session, len(events))
+    # The log entries first, so each event row carries the seq of the entry that proves it.
+    seqs = audit_log.append_many(
+        session=session,
+        tenant_id=tenant_id,
+        changes=[
+            _change(job, capturer, pk, p, record_time) for pk, p in zip(pks, events, strict=True)
+        ],
+        at=record_time,
+    )
     rows: list[dict[str, Any]] = [
         {
             "id": pk,
@@ -192,8 +208,9 @@ def _store(
             "content_key": p.content_key,
             "context": p.context,
             "body": p.body,
+            "audit_seq": seq,
         }
-        for pk, p in zip(pks, events, strict=True)
+        for pk, p, seq in zip(pks, events, seqs, strict=True)
     ]
     bulk.insert_rows(session, EpcisEvent, rows)
     index_rows = [
@@ -216,15 +233,20 @@ def _store(
         capturing_org=capturer.organisation_id,
         new_parents=new_parents,
     )
-    _link_declarations(session, tenant_id, dict(zip(pks, events, strict=True)))
-    audit_log.append_many(
+    movements_engine.record(
         session=session,
         tenant_id=tenant_id,
-        changes=[
-            _change(job, capturer, pk, p, record_time) for pk, p in zip(pks, events, strict=True)
+        actor_org=capturer.organisation_id,
+        actor_key=capturer.key_id,
+        events=[
+            movements_engine.StoredEvent(pk, p, seq)
+            for pk, p, seq in zip(pks, events, seqs, strict=True)
         ],
-        at=record_time,
+        checks=get_settings().route_checks
+        if capturer.route_checks is None
+        else capturer.route_checks,
     )
+    _link_declarations(session, tenant_id, dict(zip(pks, events, strict=True)))
     _queue_for_subscriptions(session, tenant_id, job.id)
 
 

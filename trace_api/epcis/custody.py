@@ -30,9 +30,11 @@ from trace_api.models import (
     EpcisEventEpc,
     EpcisEventParty,
     EpcisPartyIdentifier,
+    Organisation,
 )
 
 _CHUNK = 500
+ORG_URN = "urn:tracechain:org:"  # an organisation named directly (the dealer scan API)
 
 
 def insert_ignoring_duplicates(
@@ -54,9 +56,20 @@ def _chunks(values: Iterable[str]) -> Iterable[list[str]]:
 
 
 def party_organisations(*, session: Session, tenant_id: str, parties: set[str]) -> dict[str, str]:
-    """The organisation each registered party or location key stands for."""
+    """The organisation each registered party or location key stands for, and each
+    ``urn:tracechain:org:{id}`` naming one of the tenant's organisations."""
     found: dict[str, str] = {}
-    for chunk in _chunks(parties):
+    named = {p[len(ORG_URN) :]: p for p in parties if p.startswith(ORG_URN)}
+    for chunk in _chunks(named):
+        found.update(
+            (named[org], org)
+            for org in session.scalars(
+                select(Organisation.id).where(
+                    Organisation.tenant_id == tenant_id, Organisation.id.in_(chunk)
+                )
+            )
+        )
+    for chunk in _chunks(parties - set(named.values())):
         rows = session.execute(
             select(EpcisPartyIdentifier.identifier, EpcisPartyIdentifier.organisation_id).where(
                 EpcisPartyIdentifier.tenant_id == tenant_id,

@@ -112,9 +112,10 @@ def _read_document(request: Request, body: bytes) -> Any:
     return json_body(request, body)
 
 
-def _capturer(principal: Any) -> Capturer:
+def _capturer(principal: Any, request: Request) -> Capturer:
     dealer_org = principal.organisation_id if principal.role == "dealer" else None
-    return Capturer(principal.tenant_id, principal.key_id, dealer_org)
+    checks = settings_of(request).route_checks
+    return Capturer(principal.tenant_id, principal.key_id, dealer_org, route_checks=checks)
 
 
 @router.post("/capture")
@@ -136,7 +137,7 @@ def capture(
         capture_limit=settings.epcis_capture_limit,
         file_size_limit=settings.epcis_capture_file_size_limit,
     )
-    capturer = _capturer(principal)
+    capturer = _capturer(principal, request)
     job = service.start_capture(
         session=session, capturer=capturer, request=checked, behaviour=behaviour
     )
@@ -236,7 +237,9 @@ def events(request: Request, principal: Reader, session: SessionDep) -> Response
 @router.post("/events")
 def capture_one(request: Request, body: Body, principal: Writer, session: SessionDep) -> Response:
     event = _read_document(request, body)
-    row = service.capture_event(session=session, capturer=_capturer(principal), event=event)
+    row = service.capture_event(
+        session=session, capturer=_capturer(principal, request), event=event
+    )
     location = f"/epcis/events/{quote(row.event_id, safe='')}"
     return answer(documents.event_out(row), 201, {"Location": location})
 

@@ -36,6 +36,7 @@ from trace_api.codes.sealing import pin_hash
 from trace_api.codes.service import pin_key
 from trace_api.errors import RateLimited
 from trace_api.models import CodeState, utcnow
+from trace_api.movements import consumer as consumer_scans
 from trace_api.resolver.checks import CodeChecks, KeyState, envelope_key_id
 from trace_api.resolver.lookup import CodeRow, FactsCache, IssuanceFacts, data_key, find_code
 from trace_api.resolver.proofs import AnchorLookup, BatchTrees, proof_document
@@ -222,6 +223,19 @@ class Resolver:
             result.proof = {**result.proof, "anchor": anchor}
         if scan is not None:
             record_scan(db, self.settings, result, row, scan)
+            if self.settings.route_checks and (scan.region is not None or scan.lat is not None):
+                consumer_scans.check_scan(
+                    connection=connection,
+                    session=db.session,
+                    tenant_id=row.tenant_id,
+                    gtin=row.gtin,
+                    serial=row.serial,
+                    batch_id=row.batch_id,
+                    region=scan.region,
+                    lat=scan.lat,
+                    lon=scan.lon,
+                    at=utcnow(),
+                )
         result.timeline = _timeline(result, row, facts)
         return result
 

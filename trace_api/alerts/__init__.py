@@ -1,0 +1,1 @@
+"""Diversion alerts: raised by the route checks, reviewed through a status workflow."""

@@ -1,0 +1,1 @@
+"""Channel tree, territories, product scopes, cross-edges, locations and allocations."""

@@ -1,0 +1,1 @@
+"""Item movements: current state, path, route checks, and the dealer scan API."""
