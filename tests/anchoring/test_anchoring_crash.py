@@ -65,7 +65,12 @@ def test_sigkilled_worker_anchors_every_job_exactly_once(
         assert worker.stdout is not None
         started = worker.stdout.readline()  # printed once the worker is about to start work
         assert b"worker started" in started, started + worker.stdout.read()
-        time.sleep(rng.uniform(0.0, 0.25))
+        # Kill at a random point of the work, not of the start-up (which a loaded machine
+        # can stretch past any fixed delay): once a job has moved, or after 5 s.
+        deadline = time.monotonic() + 5
+        while _progress(app) == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.15))
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         worker.stdout.close()
