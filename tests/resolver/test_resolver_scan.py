@@ -67,6 +67,17 @@ def test_proof_says_pending_until_the_chain_confirms(
     proof = client.get(f"/v1/codes/{issued.codes[0]['serial']}/proof").json()
     assert proof["anchor"]["status"] == "pending"
     assert verify_alone(proof)
+    page = client.get(issued.path(0), headers={"Accept": "text/html"}).text
+    assert "上链存证确认中" in page and "已上链存证" not in page  # the page claims no more
+
+
+def test_the_page_says_anchored_once_the_chain_confirms(
+    client: TestClient, app: FastAPI, tenant: TenantKeys
+) -> None:
+    issued = issue_batch(client, tenant, count=2)
+    app.state.worker.run_until_idle()
+    page = client.get(issued.path(0), headers={"Accept": "text/html"}).text
+    assert "已上链存证" in page and "确认中" not in page
 
 
 def test_unknown_and_malformed_serials_are_unknown_and_counted_as_misses(

@@ -20,6 +20,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "title": "产品验证",
         "genuine": "正品",
         "genuine_sub": "此码由品牌方签发，记录完整，已上链存证。",
+        "genuine_pending_sub": "此码由品牌方签发，记录完整；上链存证确认中。",
         "suspicious": "可疑",
         "suspicious_sub": "此码的记录与链上存证不符，请勿购买，并联系品牌方。",
         "recalled": "已召回",
@@ -83,6 +84,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "genuine": "Genuine",
         "genuine_sub": "This code was issued by the brand; its record is intact and anchored "
         "on chain.",
+        "genuine_pending_sub": "This code was issued by the brand; its record is intact, and "
+        "its on-chain anchor is still being confirmed.",
         "suspicious": "Suspicious",
         "suspicious_sub": "This code's record does not match its on-chain proof. Do not buy; "
         "contact the brand.",
