@@ -32,7 +32,7 @@ from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.health import router as health_router
 from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.movements.routes import router as movements_router
-from trace_api.problems import install_problem_handlers
+from trace_api.problems import RefuseNul, install_problem_handlers
 from trace_api.resolver.fastlane import ResolverFastLane
 from trace_api.resolver.routes import router as resolver_router
 from trace_api.resolver.service import Resolver
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.epcis_webhooks = WebhookDeliverer(sessions=sessions, settings=settings)
     install_problem_handlers(app)
     app.add_middleware(ResolverFastLane)
+    app.add_middleware(RefuseNul)  # added last: runs first
     app.include_router(health_router)
     app.include_router(tenancy_router)
     app.include_router(anchoring_router)

@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from trace_api.errors import ServiceError
 
@@ -109,6 +111,20 @@ def install_problem_handlers(app: FastAPI) -> None:
         title = slug.replace("-", " ").capitalize()
         return problem_response(exc.status_code, slug, title, str(exc.detail), request.url.path)
 
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the request carried (PostgreSQL: a NUL character in
+        # text, an integer beyond bigint); the transaction was rolled back.
+        _log.info("refused value on %s: %s", request.url.path, exc.orig)
+        return problem_response(
+            422,
+            "invalid-input",
+            "Invalid input",
+            "a value in the request cannot be stored or compared (a NUL character in text, "
+            "or a number out of range)",
+            request.url.path,
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         _log.exception("unhandled error on %s", request.url.path)
@@ -119,3 +135,24 @@ def install_problem_handlers(app: FastAPI) -> None:
             "an unexpected error occurred; nothing was changed",
             request.url.path,
         )
+
+
+class RefuseNul:
+    """ASGI middleware: a NUL character in the path or query string is a 400 on every
+    database (PostgreSQL cannot even compare text holding one)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
+            response = problem_response(
+                400,
+                "bad-request",
+                "Bad request",
+                "the path or query string holds a NUL character",
+                scope["path"].replace("\x00", "%00"),
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -82,6 +82,6 @@ def test_a_dealer_gets_proofs_only_of_entries_about_its_goods(
         == 404
     )
     assert (
-        client.get("/v1/audit/entries/-1/proof", headers=channel.auth("admin")).status_code == 404
+        client.get("/v1/audit/entries/-1/proof", headers=channel.auth("admin")).status_code == 422
     )
     assert client.get("/v1/audit/entries/x/proof", headers=channel.auth("admin")).status_code == 422

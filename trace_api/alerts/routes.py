@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -19,6 +18,7 @@ from trace_api.alerts.schemas import (
 )
 from trace_api.channels import allocations
 from trace_api.deps import SessionDep, require_role
+from trace_api.instants import AwareInstant
 from trace_api.tenancy.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
@@ -44,8 +44,8 @@ def list_alerts(
     ] = None,
     blamed_organisation_id: str | None = None,
     subject: Annotated[str | None, Query(description="An item or case, in any form.")] = None,
-    since: Annotated[datetime | None, Query(description="Created at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Created before.")] = None,
+    since: Annotated[AwareInstant | None, Query(description="Created at or after.")] = None,
+    until: Annotated[AwareInstant | None, Query(description="Created before.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> AlertPage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from trace_api.audit.schemas import (
     WitnessOut,
 )
 from trace_api.deps import AdminKey, SessionDep, require_role
+from trace_api.epcis.capture import EVENT_CAPTURED
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import (
     AnchorJob,
@@ -124,15 +125,16 @@ def cosign_checkpoint(
 
 @router.get("/entries/{seq}/proof")
 def entry_proof(
-    seq: int, request: Request, principal: ProofReader, session: SessionDep
+    seq: Annotated[int, Path(ge=0, le=2**63 - 1)],
+    request: Request,
+    principal: ProofReader,
+    session: SessionDep,
 ) -> dict[str, object]:
     """The entry's RFC 9162 inclusion proof in the latest signed checkpoint (proofs.py).
 
-    A dealer gets proofs only of entries about its organisation or about items that are
-    or were in its custody; others are not found.
+    A dealer gets proofs only of entries of its organisation and of the captures of EPCIS
+    events about items that are or were in its custody; others are not found.
     """
-    if seq < 0:
-        raise NotFound(f"the audit log has no entry {seq}")
     if principal.role == "dealer" and not _dealer_may_see(session, principal, seq):
         raise NotFound(f"the audit log has no entry {seq} for this key")
     return proof_service.entry_proof(
@@ -154,6 +156,9 @@ def _dealer_may_see(session: SessionDep, principal: Principal, seq: int) -> bool
     )
     if own is not None:
         return True
+    # Otherwise only the capture of an EPCIS event about goods it holds or held (the proofs
+    # provenance shows): other entries about those goods (allocations of other parties,
+    # alerts it is no party to, consumer scans) are not the dealer's to read.
     held = session.scalar(
         select(AuditItemRef.item)
         .join(
@@ -161,9 +166,14 @@ def _dealer_may_see(session: SessionDep, principal: Principal, seq: int) -> bool
             (EpcisCustody.tenant_id == AuditItemRef.tenant_id)
             & (EpcisCustody.epc == AuditItemRef.item),
         )
+        .join(
+            AuditEntry,
+            (AuditEntry.tenant_id == AuditItemRef.tenant_id) & (AuditEntry.seq == AuditItemRef.seq),
+        )
         .where(
             AuditItemRef.tenant_id == principal.tenant_id,
             AuditItemRef.seq == seq,
+            AuditEntry.kind == EVENT_CAPTURED,
             EpcisCustody.organisation_id == principal.organisation_id,
         )
         .limit(1)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from trace_api.instants import AwareInstant
 
 
 class ExportRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime | None = Field(default=None, description="Entries at or after (UTC).")
-    until: AwareDatetime | None = Field(default=None, description="Entries before (UTC).")
+    since: AwareInstant | None = Field(default=None, description="Entries at or after (UTC).")
+    until: AwareInstant | None = Field(default=None, description="Entries before (UTC).")
     kinds: list[str] = Field(default_factory=list, max_length=100)
     organisation_id: str | None = None
     item: str | None = Field(default=None, max_length=200)

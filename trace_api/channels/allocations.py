@@ -205,6 +205,21 @@ def check_division_in_territory(
         )
 
 
+def _one_allocation_at_a_time(session: Session, tenant_id: str) -> None:
+    """Serialise a tenant's allocations, so two calls can't both find a target free and
+    each leave a current allocation. PostgreSQL: a transaction-scoped advisory lock;
+    SQLite: the database's write lock, taken now rather than at the first insert."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"allocations/{tenant_id}"},
+        )
+    else:
+        session.execute(
+            update(Allocation).where(Allocation.id == "").values(note="")
+        )  # a write that matches nothing: it takes the write lock
+
+
 def allocate(
     *,
     session: Session,
@@ -217,6 +232,7 @@ def allocate(
     actor: str,
 ) -> AllocationSummary:
     """Allocate canonical ``targets`` of one kind; replace current allocations that differ."""
+    _one_allocation_at_a_time(session, tenant_id)
     tenancy_service.get_organisation(
         session=session, tenant_id=tenant_id, organisation_id=organisation_id
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from trace_api.instants import AwareInstant
 
 
 class ScanIn(BaseModel):
@@ -30,7 +32,7 @@ class ScanIn(BaseModel):
     )
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    at: AwareDatetime | None = Field(default=None, description="When (default: now).")
+    at: AwareInstant | None = Field(default=None, description="When (default: now).")
     event_id: str | None = Field(
         default=None,
         min_length=1,

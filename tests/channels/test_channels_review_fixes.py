@@ -1,0 +1,163 @@
+"""Defects found in review of issue 7, each pinned by the behaviour it broke.
+
+Audit proofs must not show a dealer what the alerts and allocations APIs refuse it; bad
+values are 4xx problems on both databases; concurrent allocations leave one current row.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from movements.channel_setup import NANJING_XUANWU, Channel, build_channel
+from sqlalchemy import func, select
+
+from fixtures.app import TenantKeys
+from trace_api.channels import allocations
+from trace_api.db import transaction
+from trace_api.models import Allocation, AuditEntry
+
+
+@pytest.fixture
+def channel(app: FastAPI, client: TestClient, tenant: TenantKeys) -> Channel:
+    return build_channel(app, client, tenant, codes=4)
+
+
+def _last_seq(channel: Channel, kind: str) -> int:
+    with transaction(channel.app.state.sessions) as session:
+        seq = session.scalar(
+            select(func.max(AuditEntry.seq)).where(
+                AuditEntry.tenant_id == channel.tenant.tenant_id, AuditEntry.kind == kind
+            )
+        )
+    assert seq is not None, kind
+    return int(seq)
+
+
+def test_a_dealer_gets_no_proof_of_an_alert_it_is_no_party_to(channel: Channel) -> None:
+    code = channel.serial(0)
+    channel.move("brand", "zj_dist", [code])
+    channel.move("zj_dist", "hz_dealer", [code])
+    channel.move("hz_dealer", "hz_retail", [code])
+    [alert] = channel.scan("hz_retail", "sell", codes=[code], division=NANJING_XUANWU)["alerts"]
+    involved = (alert["blamed_org"], alert["expected_org"], alert["observed_org"])
+    assert channel.orgs["hz_dealer"] not in involved
+    dealer = channel.auth("hz_dealer")
+    assert channel.client.get(f"/v1/alerts/{alert['id']}", headers=dealer).status_code == 404
+    seq = _last_seq(channel, "diversion.alert_raised")
+    assert channel.client.get(f"/v1/audit/entries/{seq}/proof", headers=dealer).status_code == 404
+    # The proofs of the events about its own goods stay open to it (provenance uses them).
+    captured = _last_seq(channel, "epcis.event_captured")
+    held = channel.client.get(f"/v1/audit/entries/{captured}/proof", headers=dealer)
+    assert held.status_code == 200, held.text
+    blamed = channel.auth("hz_retail")
+    assert channel.client.get(f"/v1/audit/entries/{seq}/proof", headers=blamed).status_code == 200
+
+
+def test_a_dealer_gets_no_proof_of_another_partys_allocation(channel: Channel) -> None:
+    held, never = channel.serial(0), channel.serial(1)
+    channel.move("brand", "zj_dist", [held])
+    channel.move("zj_dist", "hz_dealer", [held])
+    allocated = channel.client.post(
+        "/v1/allocations",
+        json={"organisation_id": channel.orgs["nb_dealer"], "items": [held, never]},
+        headers=channel.auth("operator"),
+    )
+    assert allocated.status_code == 201, allocated.text
+    seq = _last_seq(channel, "allocation.created")
+    proof = channel.client.get(f"/v1/audit/entries/{seq}/proof", headers=channel.auth("hz_dealer"))
+    assert proof.status_code == 404
+    own = channel.client.get(f"/v1/audit/entries/{seq}/proof", headers=channel.auth("nb_dealer"))
+    assert own.status_code == 200
+
+
+@pytest.mark.parametrize("seq", ["9223372036854775808", "99999999999999999999999", "-1"])
+def test_an_impossible_entry_number_is_a_4xx(channel: Channel, seq: str) -> None:
+    answer = channel.client.get(f"/v1/audit/entries/{seq}/proof", headers=channel.auth("admin"))
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_without_a_utc_value_is_a_4xx_and_stores_nothing(channel: Channel, at: str) -> None:
+    before = _last_seq(channel, "organisation.created")
+    answer = channel.client.post(
+        "/v1/scans/receive",
+        json={"codes": [channel.serial(0)], "at": at},
+        headers=channel.auth("zj_dist"),
+    )
+    assert answer.status_code == 422 and "UTC" in answer.text
+    listing = channel.client.get("/v1/alerts", params={"since": at}, headers=channel.auth("admin"))
+    assert listing.status_code == 422
+    with transaction(channel.app.state.sessions) as session:
+        newest = session.scalar(
+            select(func.max(AuditEntry.seq)).where(AuditEntry.tenant_id == channel.tenant.tenant_id)
+        )
+    assert newest is not None and newest >= before
+    assert channel.state(channel.key(0)) is None  # the scan recorded nothing
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/allocations?target=urn:x%00y",
+        "/v1/alerts?subject=urn:x%00y",
+        "/v1/alerts?rule=a%00b",
+        "/v1/allocations/a%00b",
+        "/v1/alerts/a%00b",
+        "/v1/organisations/a%00b/territories",
+        "/epcis/events/a%00b",
+    ],
+)
+def test_a_nul_character_is_a_4xx_on_both_databases(channel: Channel, path: str) -> None:
+    answer = channel.client.get(path, headers=channel.auth("admin"))
+    assert 400 <= answer.status_code < 500, (path, answer.status_code, answer.text)
+
+
+def test_concurrent_allocations_of_one_item_leave_one_current(channel: Channel) -> None:
+    key = channel.key(0)
+    release, first_done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def allocate(org: str, hold: bool) -> None:
+        session = channel.app.state.sessions()
+        try:
+            allocations.allocate(
+                session=session,
+                tenant_id=channel.tenant.tenant_id,
+                organisation_id=channel.orgs[org],
+                target_kind="item",
+                targets=[key],
+                division_code=None,
+                note="",
+                actor="test",
+            )
+            if hold:
+                first_done.set()
+                release.wait(10)
+            session.commit()
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            session.close()
+
+    first = threading.Thread(target=allocate, args=("hz_dealer", True))
+    first.start()
+    assert first_done.wait(10)
+    second = threading.Thread(target=allocate, args=("nb_dealer", False))
+    second.start()
+    time.sleep(0.5)  # the second call is now waiting for the first
+    release.set()
+    first.join(30)
+    second.join(30)
+    assert errors == []
+    with transaction(channel.app.state.sessions) as session:
+        current = session.scalars(
+            select(Allocation.organisation_id).where(
+                Allocation.target == key, Allocation.replaced_at.is_(None)
+            )
+        ).all()
+    assert current == [channel.orgs["nb_dealer"]]
