@@ -34,6 +34,7 @@ from trace_api.models import (
     ItemMovement,
     ItemState,
 )
+from trace_api.movements import paths
 from trace_api.tenancy import service as tenancy_service
 
 TREE: list[tuple[str, str, str | None, str | None]] = [
@@ -96,8 +97,13 @@ class Channel:
             )
 
     def state(self, key: str) -> ItemState | None:
+        """The key's state as the API shows it (through its containers), detached."""
         with transaction(self.app.state.sessions) as session:
-            return session.get(ItemState, (self.tenant.tenant_id, key))
+            return paths.item_state(session, self.tenant.tenant_id, key)
+
+    def path(self, key: str) -> list[paths.PathStep]:
+        with transaction(self.app.state.sessions) as session:
+            return paths.path(session, self.tenant.tenant_id, key)
 
     def counts(self) -> tuple[int, int, int, int]:
         """Events, item states, movements and alerts stored for the tenant."""

@@ -105,6 +105,7 @@ def test_a_pallet_shipped_moves_all_1000_items_inside(
 ) -> None:
     channel = build_channel(app, client, tenant, codes=1000)
     pallet = sscc(1)
+    pallet_key = "https://id.gs1.org/00/" + pallet
     for case in range(20):
         codes = [channel.serial(case * 50 + i) for i in range(50)]
         channel.scan("brand", "pack", codes=codes, parent=sscc(100 + case))
@@ -113,7 +114,9 @@ def test_a_pallet_shipped_moves_all_1000_items_inside(
     shipped = channel.scan("brand", "ship", codes=[pallet], to=channel.orgs["zj_dist"])
     assert shipped["alerts"] == []
     movements = channel.counts()[2]
-    assert movements - before[2] == 1000 + 20 + 1  # every item, case and the pallet
+    assert movements - before[2] == 1  # the pallet's row: the goods inside move with it
+    for key in (channel.key(0), channel.key(999), "https://id.gs1.org/00/" + sscc(100)):
+        assert channel.path(key)[-1].event_pk == channel.path(pallet_key)[-1].event_pk
     for n in (0, 499, 999):
         state = channel.state(channel.key(n))
         assert state is not None

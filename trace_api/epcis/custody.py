@@ -15,10 +15,11 @@ captured by O, names one of O's GLNs, or is about an item in O's custody.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from trace_api.models import (
     EpcisPartyIdentifier,
     Organisation,
 )
+from trace_api.movements import sql
 
 _CHUNK = 500
 ORG_URN = "urn:tracechain:org:"  # an organisation named directly (the dealer scan API)
@@ -80,25 +82,6 @@ def party_organisations(*, session: Session, tenant_id: str, parties: set[str]) 
     return found
 
 
-def _children(session: Session, tenant_id: str, parents: set[str]) -> set[str]:
-    """Every item held, directly or through cases and pallets, by one of ``parents``."""
-    seen: set[str] = set()
-    frontier = set(parents)
-    while frontier:
-        found: set[str] = set()
-        for chunk in _chunks(frontier):
-            found.update(
-                session.scalars(
-                    select(EpcisContainment.child).where(
-                        EpcisContainment.tenant_id == tenant_id, EpcisContainment.parent.in_(chunk)
-                    )
-                )
-            )
-        frontier = found - seen - parents
-        seen |= found
-    return seen
-
-
 def record_containment(
     *, session: Session, tenant_id: str, events: Sequence[PreparedEvent]
 ) -> set[str]:
@@ -133,7 +116,14 @@ def grant_custody(
     capturing_org: str | None,
     new_parents: set[str],
 ) -> None:
-    """Record the custody these events establish (see the module docstring)."""
+    """Record the custody these events establish (see the module docstring).
+
+    Custody of a parent always comes with custody of everything inside it (this function
+    and ``regrant_for_party`` grant both together, and a child packed into a held parent
+    is granted to the parent's holders), so a key the organisation holds already is
+    skipped with its contents: moving a pallet down the channel writes its 1,000 items
+    once per new holder, not once per event.
+    """
     parties = set().union(*(p.parties for p in events)) if events else set()
     owners = party_organisations(session=session, tenant_id=tenant_id, parties=parties)
     grants: dict[str, set[str]] = {}
@@ -143,18 +133,73 @@ def grant_custody(
             orgs.add(capturing_org)
         for org in orgs:
             grants.setdefault(org, set()).update(prepared.items)
+    forced: dict[str, set[str]] = {}
     for parent in new_parents:  # children put into a parent someone holds or held
         for org in session.scalars(
             select(EpcisCustody.organisation_id).where(
                 EpcisCustody.tenant_id == tenant_id, EpcisCustody.epc == parent
             )
         ):
-            grants.setdefault(org, set()).add(parent)
-    rows = []
-    for org, items in grants.items():
-        for item in items | _children(session, tenant_id, items):
-            rows.append({"tenant_id": tenant_id, "organisation_id": org, "epc": item})
-    insert_ignoring_duplicates(session, EpcisCustody, rows)
+            forced.setdefault(org, set()).add(parent)
+    fresh: dict[str, set[str]] = {}
+    for org in grants.keys() | forced.keys():
+        named = grants.get(org, set()) | forced.get(org, set())
+        new = named - _held(session, tenant_id, org, named)
+        fresh[org] = new | (named & new_parents)
+    for org, roots in fresh.items():
+        _grant_with_contents(session, tenant_id, org, roots)
+
+
+# Custody of some keys and of everything inside them, in one statement: the containment
+# tree is walked by the database, and the keys go as one parameter (an array, JSON text).
+_GRANT_POSTGRES = """
+WITH RECURSIVE goods(epc) AS (
+    SELECT unnest(CAST(:roots AS text[]))
+    UNION
+    SELECT c.child FROM epcis_containment c JOIN goods g ON c.parent = g.epc
+    WHERE c.tenant_id = :tenant
+)
+INSERT INTO epcis_custody (tenant_id, organisation_id, epc)
+SELECT :tenant, :org, epc FROM goods
+ON CONFLICT DO NOTHING
+"""
+_GRANT_SQLITE = """
+WITH RECURSIVE goods(epc) AS (
+    SELECT value FROM json_each(:roots)
+    UNION
+    SELECT c.child FROM epcis_containment c JOIN goods g ON c.parent = g.epc
+    WHERE c.tenant_id = :tenant
+)
+INSERT OR IGNORE INTO epcis_custody (tenant_id, organisation_id, epc)
+SELECT :tenant, :org, epc FROM goods
+"""
+
+
+def _grant_with_contents(session: Session, tenant_id: str, org: str, roots: set[str]) -> None:
+    """Custody of ``roots`` and of everything packed inside them for ``org`` (rows it has
+    already are skipped)."""
+    postgres = sql.is_postgres(session)
+    for batch in sql.batches(sorted(roots)):
+        session.execute(
+            text(_GRANT_POSTGRES if postgres else _GRANT_SQLITE),
+            {"roots": batch if postgres else json.dumps(batch), "tenant": tenant_id, "org": org},
+        )
+
+
+def _held(session: Session, tenant_id: str, org: str, keys: set[str]) -> set[str]:
+    """Those of ``keys`` in ``org``'s custody already."""
+    held: set[str] = set()
+    for chunk in _chunks(keys):
+        held.update(
+            session.scalars(
+                select(EpcisCustody.epc).where(
+                    EpcisCustody.tenant_id == tenant_id,
+                    EpcisCustody.organisation_id == org,
+                    EpcisCustody.epc.in_(chunk),
+                )
+            )
+        )
+    return held
 
 
 def regrant_for_party(
@@ -178,11 +223,7 @@ def regrant_for_party(
             )
         )
     )
-    rows = [
-        {"tenant_id": tenant_id, "organisation_id": organisation_id, "epc": item}
-        for item in items | _children(session, tenant_id, items)
-    ]
-    insert_ignoring_duplicates(session, EpcisCustody, rows)
+    _grant_with_contents(session, tenant_id, organisation_id, items)
 
 
 def visible_to(tenant_id: str, organisation_id: str) -> ColumnElement[bool]:

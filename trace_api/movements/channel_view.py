@@ -63,6 +63,7 @@ class ChannelView:
     product_groups: dict[str, str]
     batch_grants: dict[str, Grant]
     target_grant_count: int
+    item_grant_count: int = 0  # of them, allocations of single items
     parties: dict[str, str] = field(default_factory=dict)
     places: dict[str, str] = field(default_factory=dict)
     _effective_territories: dict[str, list[str]] = field(default_factory=dict)
@@ -259,6 +260,20 @@ def load(session: Session, tenant_id: str) -> ChannelView:
         )
         or 0
     )
+    item_grant_count = (
+        int(
+            session.scalar(
+                select(func.count()).where(
+                    Allocation.tenant_id == tenant_id,
+                    Allocation.replaced_at.is_(None),
+                    Allocation.target_kind == "item",
+                )
+            )
+            or 0
+        )
+        if target_grant_count
+        else 0
+    )
     return ChannelView(
         tenant_id=tenant_id,
         parents=parents,
@@ -269,6 +284,7 @@ def load(session: Session, tenant_id: str) -> ChannelView:
         product_groups=groups,
         batch_grants=batch_grants,
         target_grant_count=target_grant_count,
+        item_grant_count=item_grant_count,
     )
 
 

@@ -1,8 +1,9 @@
 """Consumer scans with a location: is the item where its allocation says it may be sold?
 
 Called by the resolver only when the client gave a region or coordinates. It reads the
-item's state with one indexed look-up and its allocations with one more; only goods with
-an allocation go on to the territory rule (docs/channels.md,
+item's state with an indexed look-up (one more per container it is in) and its
+allocations with one more; only goods with an allocation go on to the territory rule
+(docs/channels.md,
 ``consumer_scan_outside_territory``), and an alert is raised at most once while one is
 open for the item.
 """
@@ -17,8 +18,8 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from trace_api.alerts import service as alerts_service
-from trace_api.models import Allocation, DiversionAlert, ItemState
-from trace_api.movements import channel_view, engine, rules
+from trace_api.models import Allocation, DiversionAlert
+from trace_api.movements import channel_view, engine, paths, rules
 from trace_api.movements.channel_view import Grant
 
 ACTOR = "consumer-scan"
@@ -44,12 +45,12 @@ def check_scan(
     when an alert has to be written or the channel read).
     """
     key = f"{engine.ITEM_PREFIX}{gtin}/21/{quote(serial, safe='')}"
-    state = connection.execute(
-        select(ItemState.status, ItemState.holder_org, ItemState.parent).where(
-            ItemState.tenant_id == tenant_id, ItemState.item == key
-        )
-    ).one_or_none()
-    status, holder, parent = state if state is not None else (None, None, None)
+    known = paths.state_values(connection, tenant_id, key)  # through its containers
+    status, holder, parent = (
+        (known[0][paths.STATUS_], known[0][paths.HOLDER], known[0][paths.PARENT])
+        if known is not None
+        else (None, None, None)
+    )
     targets = [key, batch_id] + ([parent] if parent else [])
     grants = {
         target: Grant(grant_id, org, division)

@@ -1,12 +1,16 @@
 """Movements: what each captured event does to the items it names and the items inside.
 
 Run by capture (trace_api/epcis/capture.py) in the capture's transaction, after custody,
-for the events it stored, in event-time order. For each event it expands the containers
-named to the items inside (as packed by earlier AggregationEvents, transitively), moves
-their state (`item_states`), appends one `item_movements` row per item, packs and unpacks,
-and, with route checks on, evaluates the rules of docs/channels.md once per distinct group
-of goods and raises alerts. Everything is bulk: a fixed number of statements per capture
-and per chunk of keys, none per item.
+for the events it stored, in event-time order. For each event it moves the state
+(`item_states`) of the keys it names and appends one `item_movements` row per key named;
+the goods inside a named container move with it without a row of their own (their state
+and path are worked out through the container, trace_api/movements/paths.py). Packing and
+unpacking rewrite the state of the keys named, so each starts from what its container did.
+With route checks on, the containers named are expanded to the items inside (as packed by
+earlier AggregationEvents, transitively), the rules of docs/channels.md are evaluated once
+per distinct group of goods, an item whose verdict differs from its container's gets a
+movement row of its own, and alerts are raised. Everything is bulk: a fixed number of
+statements per capture and per chunk of keys, none per item.
 """
 
 from __future__ import annotations
@@ -18,7 +22,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from sqlalchemy import String, select, type_coerce, update
+from sqlalchemy import (
+    String,
+    case,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from trace_api.alerts import service as alerts_service
@@ -35,8 +48,22 @@ from trace_api.models import (
     ItemState,
     Product,
 )
-from trace_api.movements import channel_view, rules, sql
+from trace_api.movements import channel_view, paths, rules, sql
 from trace_api.movements.channel_view import ChannelView, Grant, chunks
+from trace_api.movements.paths import (
+    BATCH,
+    COLUMNS,
+    DIVISION,
+    GTIN,
+    HOLDER,
+    KIND,
+    LAST,
+    LOCATION,
+    PARENT,
+    SHIPPED_TO,
+    STATUS_,
+    UPDATED,
+)
 
 ITEM_PREFIX = "https://id.gs1.org/01/"
 SSCC_PREFIX = "https://id.gs1.org/00/"
@@ -66,23 +93,6 @@ STATUS = {
 # what "the last authorised holder" looks back for.
 HOLDING_STEPS = ("commission", "receive")
 
-# item_states columns, in the order a state list holds them.
-COLUMNS = (
-    "kind",
-    "gtin",
-    "batch_id",
-    "status",
-    "holder_org",
-    "shipped_to_org",
-    "location",
-    "division_code",
-    "parent",
-    "last_event_pk",
-    "updated_at",
-)
-KIND, GTIN, BATCH, STATUS_, HOLDER, SHIPPED_TO, LOCATION, DIVISION, PARENT, LAST, UPDATED = range(
-    len(COLUMNS)
-)
 _UNKNOWN = "\x00unknown"
 
 
@@ -115,6 +125,17 @@ class _Subject:
     authorised_before: str | None
     holder_before: str | None
     shipment_pk: int | None
+    counted: set[str] = field(default_factory=set)  # uniform containers counted in items
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """Items inside one container with one GTIN and batch, read as a count."""
+
+    parent: str
+    gtin: str | None
+    batch: str | None
+    count: int
 
 
 @dataclass
@@ -126,8 +147,16 @@ class _Capture:
     view: ChannelView
     checks: bool
     states: dict[str, list[Any]] = field(default_factory=dict)
+    # What the rules need of goods inside named containers: kind, GTIN, batch, parent.
+    contents: dict[str, tuple[str, str | None, str | None, str | None]] = field(
+        default_factory=dict
+    )
     originals: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     children: dict[str, list[str]] = field(default_factory=dict)
+    # Items inside containers read by group (parent, GTIN, batch), not one by one.
+    groups: dict[str, list[_Group]] = field(default_factory=dict)
+    # Named containers whose goods are all judged as the container is (see _uniform).
+    uniform: set[str] = field(default_factory=set)
     grants: dict[str, Grant] = field(default_factory=dict)
     container_grants: dict[str, Grant | None] = field(default_factory=dict)
     times: dict[str, datetime] = field(default_factory=dict)
@@ -165,10 +194,26 @@ def record(
     run = _Capture(session, tenant_id, view, checks)
     direct = {key for e in relevant for key, role in e.prepared.epcs if role in _ROLES}
     _load_states(run, direct)
-    if checks and view.target_grant_count:
-        run.grants = channel_view.target_grants(
-            session, tenant_id, run.states, view.target_grant_count
+    if checks:
+        # Items alike inside a container are judged alike: read them as counts, unless an
+        # allocation names single items or the capture packs or unpacks (then one by one).
+        grouped = view.item_grant_count == 0 and not any(
+            e.prepared.event_type == "AggregationEvent" for e in relevant
         )
+        containers = {k for k in direct if run.states.get(k, ("",))[KIND] == "container"}
+        every_grant = view.target_grant_count <= channel_view.ALL_GRANTS_UP_TO
+        if every_grant and view.target_grant_count:
+            run.grants = channel_view.target_grants(session, tenant_id, (), view.target_grant_count)
+        if grouped and every_grant:
+            run.uniform = _uniform(run, containers)
+        _load_contents(run, containers - run.uniform, grouped=grouped)
+        if not every_grant:
+            targets = run.states.keys() | run.contents.keys()
+            run.grants = channel_view.target_grants(
+                session, tenant_id, targets, view.target_grant_count
+            )
+    else:  # only what an unpacking of everything in a container needs
+        _load_contents(run, _emptied(relevant), deep=False)
     _new_item_facts(run, direct - run.states.keys())
     by_pk = {e.pk: e for e in relevant}
     for stored in relevant:
@@ -225,36 +270,163 @@ def _keep(run: _Capture, rows: Iterable[Any]) -> list[str]:
 
 
 def _load_states(run: _Capture, keys: set[str]) -> None:
-    """The states of ``keys`` and, transitively, of everything packed inside them."""
+    """The states of ``keys`` and of the containers they are in (to resolve theirs)."""
     connection = run.session.connection()
-    for batch in sql.batches(keys):
-        _keep(
-            run,
-            connection.execute(
-                select(ItemState.item, *_columns()).where(
-                    ItemState.tenant_id == run.tenant_id,
-                    sql.one_of(run.session, ItemState.item, batch),
-                )
-            ).all(),
-        )
-    frontier = {k for k in keys if k in run.states and run.states[k][KIND] == "container"}
+    wanted = set(keys)
+    while wanted:
+        found: list[str] = []
+        for batch in sql.batches(wanted):
+            found += _keep(
+                run,
+                connection.execute(
+                    select(ItemState.item, *_columns()).where(
+                        ItemState.tenant_id == run.tenant_id,
+                        sql.one_of(run.session, ItemState.item, batch),
+                    )
+                ).all(),
+            )
+        wanted = {run.states[k][PARENT] for k in found if run.states[k][PARENT]}
+        wanted -= run.states.keys()
+
+
+def _emptied(events: Iterable[StoredEvent]) -> set[str]:
+    """The containers of unpacking events that name no children (all of them come out)."""
+    found: set[str] = set()
+    for stored in events:
+        prepared = stored.prepared
+        if prepared.event_type == "AggregationEvent" and prepared.action == "DELETE":
+            roles = {role for _, role in prepared.epcs}
+            if "c" not in roles:
+                found.update(k for k, role in prepared.epcs if role == "p")
+    return found
+
+
+def _load_contents(
+    run: _Capture, roots: set[str], *, deep: bool = True, grouped: bool = False
+) -> None:
+    """What is packed inside ``roots`` (transitively unless not ``deep``): the tree of
+    children, and the kind, GTIN, batch and parent of each key not read in full; with
+    ``grouped``, the items (not the containers) as counts per parent, GTIN and batch."""
+    connection = run.session.connection()
+    key_of: Any = ItemState.item
+    if grouped:
+        key_of = case((ItemState.kind == literal_column("'container'"), ItemState.item))
+    columns = (ItemState.kind, ItemState.gtin, ItemState.batch_id, ItemState.parent)
+    frontier = set(roots)
     expanded: set[str] = set()
     while frontier:
         expanded |= frontier
         found: set[str] = set()
         for batch in sql.batches(frontier):
-            rows = connection.execute(
-                select(ItemState.item, *_columns()).where(
+            query = select(key_of, *columns, func.count() if grouped else literal(1)).where(
+                ItemState.tenant_id == run.tenant_id,
+                sql.one_of(run.session, ItemState.parent, batch),
+            )
+            if grouped:
+                query = query.group_by(key_of, *columns)
+            for key, kind, gtin, batch_id, parent, count in connection.execute(query):
+                if key is None:
+                    group = _Group(str(parent), gtin, batch_id, int(count))
+                    run.groups.setdefault(group.parent, []).append(group)
+                    continue
+                run.children.setdefault(str(parent), []).append(key)
+                if key not in run.states:
+                    run.contents[key] = (kind, gtin, batch_id, parent)
+                if kind == "container":
+                    found.add(key)
+        frontier = found - expanded if deep else set()
+
+
+def _uniform(run: _Capture, containers: set[str]) -> set[str]:
+    """Those of ``containers`` whose goods need not be read to be judged: every key inside
+    gets the container's own verdict, because no party has a product scope (the GTIN does
+    not matter), the container's allocation (its own or an outer container's) is every
+    item's (no item allocations, and no allocated container inside it), and holder,
+    pending shipment and status are the container's."""
+    if run.view.scopes or not run.grants or len(run.grants) > UNIFORM_GRANTS_UP_TO:
+        return set()
+    allocated = set(run.grants)
+    parents = _parents(run, allocated)
+    inside: set[str] = set()  # containers with an allocated container somewhere inside
+    for key in allocated:
+        parent, hops = parents.get(key), 0
+        while parent is not None and parent not in inside and hops < paths.MAX_DEPTH:
+            inside.add(parent)
+            parent, hops = parents.get(parent), hops + 1
+    return {
+        key
+        for key in containers - inside
+        if _grant(run, key, run.states[key][PARENT], None) is not None
+    }
+
+
+UNIFORM_GRANTS_UP_TO = 5_000  # container allocations whose places are read to find _uniform
+
+
+def _parents(run: _Capture, keys: set[str]) -> dict[str, str | None]:
+    """The parent of each of ``keys`` and of their containers, up to the outermost."""
+    found: dict[str, str | None] = {}
+    wanted = set(keys)
+    connection = run.session.connection()
+    while wanted:
+        for batch in sql.batches(wanted):
+            found.update(
+                (key, parent)
+                for key, parent in connection.execute(
+                    select(ItemState.item, ItemState.parent).where(
+                        ItemState.tenant_id == run.tenant_id,
+                        sql.one_of(run.session, ItemState.item, batch),
+                    )
+                )
+            )
+        wanted = {p for p in found.values() if p is not None} - found.keys()
+    return found
+
+
+def _items_inside(run: _Capture, container: str) -> int:
+    """How many items are inside ``container``, transitively (for an alert's count)."""
+    connection = run.session.connection()
+    total, frontier, seen = 0, {container}, {container}
+    while frontier:
+        found: set[str] = set()
+        for batch in sql.batches(frontier):
+            for key, kind in connection.execute(
+                select(ItemState.item, ItemState.kind).where(
                     ItemState.tenant_id == run.tenant_id,
                     sql.one_of(run.session, ItemState.parent, batch),
                 )
-            ).all()
-            _keep(run, rows)
-            for row in rows:
-                run.children.setdefault(row[PARENT + 1], []).append(row[0])
-                if row[KIND + 1] == "container":
-                    found.add(row[0])
-        frontier = found - expanded
+            ):
+                if kind == "container":
+                    found.add(key)
+                else:
+                    total += 1
+        frontier = found - seen
+        seen |= found
+    return total
+
+
+def _facts(run: _Capture, key: str) -> tuple[str, str | None, str | None, str | None]:
+    """Kind, GTIN, batch and parent of a key read in full or as contents."""
+    state = run.states.get(key)
+    if state is not None:
+        return state[KIND], state[GTIN], state[BATCH], state[PARENT]
+    return run.contents.get(key, ("item", None, None, None))
+
+
+def _resolve(run: _Capture, key: str) -> list[Any]:
+    """The key's state with what its containers did since (paths.take_moves), in place:
+    the key is named by an event, so its own row is about to be written."""
+    state = run.states[key]
+    chain: list[list[Any]] = []
+    parent = state[PARENT]
+    while parent is not None and parent != key and len(chain) < paths.MAX_DEPTH:
+        above = run.states.get(parent)
+        if above is None or any(above is c for c in chain):
+            break
+        chain.append(above)
+        parent = above[PARENT]
+    paths.take_moves(state, chain)
+    return state
 
 
 def _serial_of(key: str) -> tuple[str, str] | None:
@@ -349,11 +521,16 @@ def _parties(
     return source or here or actor_org, destination
 
 
-def _targets(run: _Capture, prepared: PreparedEvent, step: str) -> list[tuple[str, str | None]]:
+_Target = tuple[str | _Group, str | None]
+
+
+def _targets(run: _Capture, prepared: PreparedEvent, step: str) -> list[_Target]:
     """Every key the event moves, with the container it moved in (None: named itself).
 
     An AggregationEvent moves the children it names (and what is inside them) and its
-    parent, not the parent's other children.
+    parent, not the parent's other children. The goods inside named containers are listed
+    (each after its own container) only with route checks on: they move with their
+    container, and only the rules look at them one by one.
     """
     named: list[str]
     parent: str | None = None
@@ -364,16 +541,20 @@ def _targets(run: _Capture, prepared: PreparedEvent, step: str) -> list[tuple[st
             named = list(run.children.get(parent, ()))
     else:
         named = sorted(k for k, role in prepared.epcs if role in _ROLES)
-    out: list[tuple[str, str | None]] = []
+    out: list[_Target] = []
     seen: set[str] = {parent} if parent else set()
     for key in named:
         if key in seen:
             continue
         seen.add(key)
         out.append((key, None))
+        if not run.checks:
+            continue
         stack = [key]
         while stack:
-            for child in run.children.get(stack.pop(), ()):
+            container = stack.pop()
+            out.extend((group, key) for group in run.groups.get(container, ()))
+            for child in run.children.get(container, ()):
                 if child not in seen:
                     seen.add(child)
                     out.append((child, key))
@@ -383,15 +564,15 @@ def _targets(run: _Capture, prepared: PreparedEvent, step: str) -> list[tuple[st
     return out
 
 
-def _grant(run: _Capture, key: str, state: list[Any]) -> Grant | None:
+def _grant(run: _Capture, key: str, parent: str | None, batch: str | None) -> Grant | None:
     """The most specific current allocation: item, containers innermost first, batch."""
     if run.grants:
         found = run.grants.get(key)
-        if found is None and state[PARENT] is not None:
-            found = _container_grant(run, state[PARENT])
+        if found is None and parent is not None:
+            found = _container_grant(run, parent)
         if found is not None:
             return found
-    return run.view.batch_grants.get(state[BATCH]) if state[BATCH] else None
+    return run.view.batch_grants.get(batch) if batch else None
 
 
 def _container_grant(run: _Capture, container: str) -> Grant | None:
@@ -402,13 +583,22 @@ def _container_grant(run: _Capture, container: str) -> Grant | None:
     found: Grant | None = None
     parent: str | None = container
     hops = 0
-    while found is None and parent is not None and hops < 32:
+    while found is None and parent is not None and hops < paths.MAX_DEPTH:
         found = run.grants.get(parent)
-        parent_state = run.states.get(parent)
-        parent = parent_state[PARENT] if parent_state else None
+        parent = _facts(run, parent)[3]
         hops += 1
     run.container_grants[container] = found
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Before:
+    """A named key's state before the step: what the goods inside it move from."""
+
+    holder: str | None
+    shipped_to: str | None
+    status: str | None
+    last: int | None
 
 
 def _apply(
@@ -427,24 +617,17 @@ def _apply(
     step_facts = rules.Step(step, source, destination, division, lat, lon)
     verdicts: dict[tuple[Any, ...], rules.Verdict] = {}
     subjects: dict[str, _Subject] = {}
-    for key, via in targets:
-        state = run.states[key]  # named keys were read or created, children were read
-        if step in ("pack", "unpack") and key == parent_key:
-            state[KIND] = "container"
-        holder, shipped_to = state[HOLDER], state[SHIPPED_TO]
-        verdict_text = "unchecked"
-        if run.checks:
-            grant = _grant(run, key, state)
-            group = (grant, state[GTIN], holder, shipped_to, state[STATUS_])
-            if group not in verdicts:
-                goods = rules.Goods(grant, state[GTIN], holder, shipped_to, state[STATUS_])
-                verdicts[group] = rules.check(view, step_facts, goods)
-            verdict = verdicts[group]
-            if verdict:
-                verdict_text = "alert"
-                _note_breach(run, subjects, key, via, state, verdict)
-            elif verdict is not None:
-                verdict_text = "ok"
+    before: dict[str, _Before] = {}
+    final: dict[str, str] = {}  # each key's verdict, to tell goods that differ from theirs
+
+    def judge(gtin: str | None, grant: Grant | None, was: _Before) -> rules.Verdict:
+        group = (grant, gtin, was.holder, was.shipped_to, was.status)
+        if group not in verdicts:
+            goods = rules.Goods(grant, gtin, was.holder, was.shipped_to, was.status)
+            verdicts[group] = rules.check(view, step_facts, goods)
+        return verdicts[group]
+
+    def movement(key: str, via: str | None, holder: str | None, verdict: str) -> None:
         run.movements.append(
             {
                 "tenant_id": run.tenant_id,
@@ -456,17 +639,58 @@ def _apply(
                 "to_org": destination if step in _TO_STEPS else None,
                 "division_code": division,
                 "via": via,
-                "verdict": verdict_text,
+                "verdict": verdict,
             }
         )
+
+    for key, via in targets:
+        if isinstance(key, _Group):  # items alike inside a container named (checks on)
+            assert via is not None
+            was = before[via]
+            verdict = judge(key.gtin, _grant(run, "", key.parent, key.batch), was)
+            verdict_text = _verdict_text(verdict)
+            keys = _group_keys(run, key) if verdict_text != final[key.parent] else []
+            for item in keys:
+                movement(item, via, was.holder, verdict_text)
+            if verdict:
+                representative = keys[0] if keys else via
+                _note_breach(run, subjects, representative, via, "item", was, verdict, key.count)
+            continue
+        if via is not None:  # inside a named container: moves with it (checks on only)
+            kind, gtin, batch, parent = _facts(run, key)
+            was = before[via]
+            verdict = judge(gtin, _grant(run, key, parent, batch), was)
+            verdict_text = _verdict_text(verdict)
+            if verdict:
+                _note_breach(run, subjects, key, via, kind, was, verdict)
+            final[key] = verdict_text
+            if verdict_text != final.get(parent or via, final[via]):
+                movement(key, via, was.holder, verdict_text)
+            continue
+        state = _resolve(run, key)  # named keys were read or created
+        if step in ("pack", "unpack") and key == parent_key:
+            state[KIND] = "container"
+        holder = state[HOLDER]
+        was = before[key] = _Before(holder, state[SHIPPED_TO], state[STATUS_], state[LAST])
+        verdict_text = "unchecked"
+        if run.checks:
+            verdict = judge(state[GTIN], _grant(run, key, state[PARENT], state[BATCH]), was)
+            verdict_text = _verdict_text(verdict)
+            if verdict:
+                _note_breach(run, subjects, key, None, state[KIND], was, verdict)
+                if key in run.uniform and key not in subjects[key].counted:
+                    subjects[key].counted.add(key)
+                    subjects[key].items += _items_inside(run, key)
+        final[key] = verdict_text
+        movement(key, None, holder, verdict_text)
         if state[UPDATED] is not None and when < state[UPDATED]:
             continue  # a late event: on the path, but the state already shows newer ones
         _move(state, step, stored.pk, when, source, destination, place, division)
         if step in ("pack", "unpack"):
             run.container_grants.clear()
-        if step == "pack" and key != parent_key and via is None and parent_key is not None:
+        if step == "pack" and key != parent_key and parent_key is not None:
             _pack(run, key, state, parent_key)
-        elif step == "unpack" and key != parent_key and via is None:
+        elif step == "unpack" and key != parent_key:
             _unpack(run, key, state)
         if step == "ship":
             run.last_shipment[key] = stored.pk
@@ -474,6 +698,29 @@ def _apply(
             run.authorised[key] = state[HOLDER]
     if subjects:
         _alerts_for(run, stored, subjects, by_pk)
+
+
+def _verdict_text(verdict: rules.Verdict) -> str:
+    if verdict:
+        return "alert"
+    return "unchecked" if verdict is None else "ok"
+
+
+def _group_keys(run: _Capture, group: _Group) -> list[str]:
+    """The items of a group (read when they need rows of their own)."""
+    return sorted(
+        run.session.connection().scalars(
+            select(ItemState.item).where(
+                ItemState.tenant_id == run.tenant_id,
+                ItemState.parent == group.parent,
+                ItemState.kind == "item",
+                ItemState.gtin.is_(None) if group.gtin is None else ItemState.gtin == group.gtin,
+                ItemState.batch_id.is_(None)
+                if group.batch is None
+                else ItemState.batch_id == group.batch,
+            )
+        )
+    )
 
 
 def _move(
@@ -543,29 +790,32 @@ def _note_breach(
     subjects: dict[str, _Subject],
     key: str,
     via: str | None,
-    state: list[Any],
+    kind: str,
+    was: _Before,
     breaches: list[rules.Breach],
+    count: int = 1,
 ) -> None:
     subject_key = via or key
     subject = subjects.get(subject_key)
     if subject is None:
-        subject_state = run.states.get(subject_key, state)
+        subject_kind = _facts(run, subject_key)[0] if via else kind
         subject = _Subject(
             subject=subject_key,
-            kind="container" if subject_state[KIND] == "container" else "item",
+            kind="container" if subject_kind == "container" else "item",
             representative=key,
             breaches=list(breaches),
             items=0,
-            authorised_before=run.authorised.get(key, _UNKNOWN),
-            holder_before=state[HOLDER],
+            authorised_before=run.authorised.get(key, run.authorised.get(subject_key, _UNKNOWN)),
+            holder_before=was.holder,
             shipment_pk=run.last_shipment.get(key)
-            or (state[LAST] if state[STATUS_] == "in_transit" else None),
+            or run.last_shipment.get(subject_key)
+            or (was.last if was.status == "in_transit" else None),
         )
         subjects[subject_key] = subject
     else:
         subject.breaches.extend(b for b in breaches if b not in subject.breaches)
-    if state[KIND] != "container":
-        subject.items += 1
+    if kind != "container":
+        subject.items += count
 
 
 def _alerts_for(
@@ -623,35 +873,21 @@ def _not_yet_open(
 def authorised_holder(
     session: Session, tenant_id: str, item: str, fallback: str | None
 ) -> str | None:
-    """The last party whose custody of ``item`` was authorised (from its recorded path)."""
-    rows = session.execute(
-        select(ItemMovement.step, ItemMovement.to_org, ItemMovement.from_org, ItemMovement.verdict)
-        .where(ItemMovement.tenant_id == tenant_id, ItemMovement.item == item)
-        .order_by(ItemMovement.at.desc(), ItemMovement.event_pk.desc())
-        .limit(200)
-    )
-    for step, to_org, from_org, verdict in rows:
-        if verdict == "alert":
+    """The last party whose custody of ``item`` was authorised (from its path)."""
+    for step in reversed(paths.path(session, tenant_id, item)):
+        if step.verdict == "alert":
             continue
-        if step in HOLDING_STEPS and to_org:
-            return to_org
-        if step == "ship" and from_org:
-            return from_org
+        if step.step in HOLDING_STEPS and step.to_org:
+            return step.to_org
+        if step.step == "ship" and step.from_org:
+            return step.from_org
     return fallback
 
 
 def last_shipment(session: Session, tenant_id: str, item: str) -> int | None:
     """The event that last shipped ``item`` (the evidence of where it was meant to go)."""
-    return session.scalar(
-        select(ItemMovement.event_pk)
-        .where(
-            ItemMovement.tenant_id == tenant_id,
-            ItemMovement.item == item,
-            ItemMovement.step == "ship",
-        )
-        .order_by(ItemMovement.at.desc(), ItemMovement.event_pk.desc())
-        .limit(1)
-    )
+    shipped = [s.event_pk for s in paths.path(session, tenant_id, item) if s.step == "ship"]
+    return shipped[-1] if shipped else None
 
 
 def build_alert(

@@ -1,5 +1,8 @@
 """What an item's state and path look like to a caller, with what a dealer may see.
 
+State and path are worked out through the containers the item is or was in
+(trace_api/movements/paths.py).
+
 A dealer sees an item only if it is or was in its custody (`epcis_custody`), and only the
 alerts in which its organisation is the blamed, expected or observed party.
 """
@@ -21,10 +24,10 @@ from trace_api.models import (
     DiversionAlert,
     EpcisCustody,
     EpcisEvent,
-    ItemMovement,
     ItemState,
 )
 from trace_api.movements import codes as item_codes
+from trace_api.movements import paths
 from trace_api.movements.engine import division_name, evidence_json
 from trace_api.tenancy.service import Principal
 
@@ -75,19 +78,6 @@ def alert_out(alert: DiversionAlert) -> dict[str, Any]:
     }
 
 
-def _containers(session: Session, tenant_id: str, parent: str | None) -> list[str]:
-    """The containers an item is in, innermost first."""
-    chain: list[str] = []
-    while parent is not None and parent not in chain and len(chain) < 32:
-        chain.append(parent)
-        parent = session.scalar(
-            select(ItemState.parent).where(
-                ItemState.tenant_id == tenant_id, ItemState.item == parent
-            )
-        )
-    return chain
-
-
 def _allocation(
     session: Session, tenant_id: str, key: str, containers: list[str], batch_id: str | None
 ) -> dict[str, Any] | None:
@@ -120,13 +110,12 @@ def item_state(*, session: Session, principal: Principal, code: str) -> dict[str
     """The item's (or container's) state now: holder, place, status, parent, allocation."""
     tenant_id = principal.tenant_id
     key = _visible_key(session, principal, code)
-    state = session.get(ItemState, (tenant_id, key))
-    if state is None:
+    found = paths.state_values(session, tenant_id, key)
+    if found is None:
         raise NotFound(f"no movement of {code} has been recorded")
-    containers = _containers(session, tenant_id, state.parent)
-    movements = session.scalar(
-        select(func.count()).where(ItemMovement.tenant_id == tenant_id, ItemMovement.item == key)
-    )
+    values, containers = found
+    state = ItemState(**dict(zip(paths.COLUMNS, values, strict=True)))
+    movements = len(paths.path(session, tenant_id, key))
     alerts = session.scalar(
         select(func.count())
         .select_from(DiversionAlert)
@@ -169,19 +158,20 @@ def provenance(
     """The item's path in order: each step's event as captured, its proof, verdict, alerts."""
     tenant_id = principal.tenant_id
     key = _visible_key(session, principal, code)
-    rows = session.execute(
-        select(ItemMovement, EpcisEvent.event_id, EpcisEvent.body, EpcisEvent.audit_seq)
-        .join(
-            EpcisEvent,
-            (EpcisEvent.id == ItemMovement.event_pk) & (EpcisEvent.tenant_id == tenant_id),
-        )
-        .where(ItemMovement.tenant_id == tenant_id, ItemMovement.item == key)
-        .order_by(ItemMovement.at, ItemMovement.event_pk)
-    ).all()
-    if not rows:
+    steps = paths.path(session, tenant_id, key)
+    if not steps:
         raise NotFound(f"no movement of {code} has been recorded")
-    pks = [row[0].event_pk for row in rows]
-    subjects = {key} | {row[0].via for row in rows if row[0].via}
+    pks = [step.event_pk for step in steps]
+    events = {
+        pk: (event_id, body, seq)
+        for pk, event_id, body, seq in session.execute(
+            select(EpcisEvent.id, EpcisEvent.event_id, EpcisEvent.body, EpcisEvent.audit_seq).where(
+                EpcisEvent.tenant_id == tenant_id, EpcisEvent.id.in_(pks)
+            )
+        )
+    }
+    rows = [(step, *events[step.event_pk]) for step in steps if step.event_pk in events]
+    subjects = {key} | {step.via for step in steps if step.via}
     alerts: dict[int, list[dict[str, Any]]] = {}
     for alert in session.scalars(
         select(DiversionAlert)
