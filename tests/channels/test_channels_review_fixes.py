@@ -6,6 +6,7 @@ values are 4xx problems on both databases; concurrent allocations leave one curr
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -19,6 +20,8 @@ from fixtures.app import TenantKeys
 from trace_api.channels import allocations
 from trace_api.db import transaction
 from trace_api.models import Allocation, AuditEntry
+
+ORG = "urn:tracechain:org:"
 
 
 @pytest.fixture
@@ -161,3 +164,129 @@ def test_concurrent_allocations_of_one_item_leave_one_current(channel: Channel) 
             )
         ).all()
     assert current == [channel.orgs["nb_dealer"]]
+
+
+def _document(event: dict[str, object]) -> str:
+    return json.dumps(
+        {
+            "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument",
+            "schemaVersion": "2.0",
+            "creationDate": "2030-01-01T00:00:00Z",
+            "epcisBody": {"eventList": [event]},
+        }
+    )
+
+
+def test_a_dealer_cannot_record_a_shipment_in_another_partys_name(channel: Channel) -> None:
+    channel.move("brand", "zj_dist", [channel.serial(0)])
+
+    def where(key: str) -> tuple[object, ...]:
+        state = channel.state(key)
+        assert state is not None
+        return (state.status, state.holder_org, state.shipped_to_org)
+
+    before = where(channel.key(0))
+    forged = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:11111111-2222-3333-4444-555555555555",
+        "eventTime": "2030-01-01T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [channel.key(0)],
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+        "sourceList": [{"type": "owning_party", "source": ORG + channel.orgs["zj_dist"]}],
+        "destinationList": [
+            {"type": "owning_party", "destination": ORG + channel.orgs["js_dealer"]}
+        ],
+    }
+    headers = {**channel.auth("js_dealer"), "Content-Type": "application/ld+json"}
+    answer = channel.client.post("/epcis/capture", content=_document(forged), headers=headers)
+    job = channel.client.get(answer.headers["location"], headers=headers).json()
+    assert job["success"] is False
+    assert "another organisation" in json.dumps(job["errors"])
+    assert where(channel.key(0)) == before
+    assert channel.alerts() == []
+    # Naming the other side of its own act stays allowed: receiving from the distributor.
+    receipt = {
+        **forged,
+        "eventID": "urn:uuid:11111111-2222-3333-4444-666666666666",
+        "bizStep": "receiving",
+    }
+    answer = channel.client.post("/epcis/capture", content=_document(receipt), headers=headers)
+    job = channel.client.get(answer.headers["location"], headers=headers).json()
+    assert job["success"] is True, job["errors"]
+    [alert] = channel.alerts()
+    assert alert.blamed_org == channel.orgs["zj_dist"]  # whose goods left its sub-tree
+
+
+HANGZHOU_FENCE = {
+    "type": "Polygon",
+    "coordinates": [[[119.9, 30.1], [120.4, 30.1], [120.4, 30.4], [119.9, 30.4], [119.9, 30.1]]],
+}
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{"lat": 39.9042, "lon": 116.4074}, {"lat": 39.9042, "lon": 116.4074, "division": "110101"}],
+)
+def test_a_party_fenced_by_a_geofence_only_is_caught_selling_outside_it(
+    channel: Channel, where: dict[str, object]
+) -> None:
+    admin, operator = channel.auth("admin"), channel.auth("operator")
+    created = channel.client.post(
+        "/v1/organisations",
+        json={"name": "fenced", "kind": "dealer", "parent_id": channel.orgs["brand"]},
+        headers=admin,
+    )
+    fenced = created.json()["id"]
+    channel.client.post(
+        f"/v1/organisations/{fenced}/geofences",
+        json={"name": "Hangzhou", "geojson": HANGZHOU_FENCE},
+        headers=admin,
+    )
+    channel.client.post(
+        "/v1/allocations", json={"organisation_id": fenced, "items": [channel.serial(0)]},
+        headers=operator,
+    )  # fmt: skip
+    channel.scan("brand", "ship", codes=[channel.serial(0)], to=fenced)
+    channel.client.post(
+        "/v1/scans/receive", json={"codes": [channel.serial(0)], "from": fenced}, headers=operator
+    )
+    at_home = channel.client.post(
+        "/v1/scans/sell",
+        json={"codes": [channel.serial(1)], "from": fenced, "lat": 30.27, "lon": 120.15},
+        headers=operator,
+    )
+    assert at_home.status_code == 201 and at_home.json()["alerts"] == []
+    sold = channel.client.post(
+        "/v1/scans/sell", json={"codes": [channel.serial(0)], "from": fenced, **where},
+        headers=operator,
+    )  # fmt: skip
+    [alert] = sold.json()["alerts"]
+    assert alert["rule"] == "outside_territory" and alert["blamed_org"] == fenced
+
+
+def test_an_unchecked_shipment_does_not_make_its_sender_the_authorised_holder(
+    channel: Channel,
+) -> None:
+    channel.move("brand", "zj_dist", [channel.serial(0)])
+    no_destination = {
+        "type": "ObjectEvent",
+        "eventID": "urn:uuid:aaaaaaaa-2222-3333-4444-555555555555",
+        "eventTime": "2030-01-01T00:00:00Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [channel.key(0)],
+        "action": "OBSERVE",
+        "bizStep": "shipping",
+    }
+    headers = {**channel.auth("js_dealer"), "Content-Type": "application/ld+json"}
+    answer = channel.client.post(
+        "/epcis/capture", content=_document(no_destination), headers=headers
+    )
+    assert answer.status_code == 202
+    received = channel.scan(
+        "nb_dealer", "receive", codes=[channel.serial(0)], at="2030-01-02T00:00:00Z"
+    )
+    [alert] = received["alerts"]
+    assert alert["blamed_org"] == channel.orgs["zj_dist"]

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trace_api.audit import log as audit_log
-from trace_api.epcis import bulk, custody
+from trace_api.epcis import authority, bulk, custody
 from trace_api.epcis.events import EventError, PreparedEvent, context_text, format_time, prepare
 from trace_api.models import (
     AuditHead,
@@ -134,6 +134,15 @@ def run(
 ) -> EpcisCaptureJob:
     """Capture ``events`` under ``job``; the job records the outcome, it never raises."""
     prepared, errors = _prepare_all(events, context)
+    if capturer.organisation_id is not None:
+        refused = authority.foreign_acts(
+            session=session,
+            tenant_id=capturer.tenant_id,
+            organisation_id=capturer.organisation_id,
+            events=prepared,
+        )
+        errors += [_error(p.index, p.event_id, reason) for p, reason in refused]
+        prepared = [p for p in prepared if p.index not in {r.index for r, _ in refused}]
     to_store: list[PreparedEvent] = []
     if session.get_bind().dialect.name == "postgresql":
         # psycopg prepares repeated statements; a generic plan made while the table was

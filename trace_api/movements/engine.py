@@ -879,8 +879,8 @@ def authorised_holder(
             continue
         if step.step in HOLDING_STEPS and step.to_org:
             return step.to_org
-        if step.step == "ship" and step.from_org:
-            return step.from_org
+        if step.step == "ship" and step.from_org and step.verdict == "ok":
+            return step.from_org  # an unchecked shipment proves no authorised custody
     return fallback
 
 

@@ -203,24 +203,30 @@ def territory_breach(
     located = step.lat is not None and step.lon is not None
     if fenced and located and view.inside_geofence(owner, step.lat or 0.0, step.lon or 0.0):
         return []
-    if step.division is None:
-        return None
-    if not allowed:
-        return [] if not fenced else None
-    if divisions.covered_by_any(allowed, step.division):
-        return []
-    same_province = any(divisions.same_province(a, step.division) for a in allowed)
+    if not allowed and not fenced:
+        return []  # authorised everywhere
+    if step.division is not None and allowed:
+        if divisions.covered_by_any(allowed, step.division):
+            return []
+        same_province = any(divisions.same_province(a, step.division) for a in allowed)
+        where = "another city of the right province" if same_province else "another province"
+        observed = str(step.division)
+    elif fenced and located:  # outside every fence, and no division says otherwise
+        same_province = False
+        where = "outside its geofences"
+        observed = f"{step.lat},{step.lon}"
+    else:
+        return None  # the place is unknown in the terms the territory is given in
     if never_sold_severity is not None:
         severity = "low" if goods.status == "sold" else never_sold_severity
     else:
         severity = "medium" if same_province else "high"
-    where = "another city of the right province" if same_province else "another province"
+    authorised = ", ".join(allowed) if allowed else "its geofences"
     return [
         Breach(
             rule,
             severity,
-            f"observed in {step.division} ({where}); {owner} is authorised for "
-            f"{', '.join(allowed)}",
+            f"observed in {observed} ({where}); {owner} is authorised for {authorised}",
             expected_org=owner,
             expected_division=allowed[0] if len(allowed) == 1 else None,
             observed_org=party if rule == "outside_territory" else None,
