@@ -200,6 +200,8 @@ def _windows(
 def path(reader: Reader, tenant_id: str, key: str, depth: int = 0) -> list[PathStep]:
     """Every step of ``key``'s path (see the module docstring), in order."""
     own = _own_steps(reader, tenant_id, key)
+    if not own:
+        return []  # a key any event named has rows of its own (packing included)
     steps = {s.event_pk: s for s in own}
     parent_of, child_of = _roles(reader, tenant_id, key)
     if depth < MAX_DEPTH:

@@ -38,6 +38,7 @@ from trace_api.errors import RateLimited
 from trace_api.models import CodeState, utcnow
 from trace_api.movements import consumer as consumer_scans
 from trace_api.resolver.checks import CodeChecks, KeyState, envelope_key_id
+from trace_api.resolver.custody import custody_events
 from trace_api.resolver.lookup import CodeRow, FactsCache, IssuanceFacts, data_key, find_code
 from trace_api.resolver.proofs import AnchorLookup, BatchTrees, proof_document
 from trace_api.resolver.ratelimit import TokenBuckets
@@ -236,7 +237,8 @@ class Resolver:
                     lon=scan.lon,
                     at=utcnow(),
                 )
-        result.timeline = _timeline(result, row, facts)
+        custody = custody_events(db.connection, row.tenant_id, row.gtin, row.serial)
+        result.timeline = _timeline(result, row, facts, custody)
         return result
 
     def _check(
@@ -401,8 +403,10 @@ def _describe(result: Resolution, row: CodeRow, facts: IssuanceFacts) -> None:
         }
 
 
-def _timeline(result: Resolution, row: CodeRow, facts: IssuanceFacts) -> list[dict[str, Any]]:
-    """Where the item has been, oldest first (custody events will join this list)."""
+def _timeline(
+    result: Resolution, row: CodeRow, facts: IssuanceFacts, custody: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Where the item has been, oldest first."""
     events: list[dict[str, Any]] = [
         {
             "at": facts.production_date.isoformat(),
@@ -417,6 +421,7 @@ def _timeline(result: Resolution, row: CodeRow, facts: IssuanceFacts) -> list[di
         events.append(
             {"at": None, "kind": "anchored", "block": anchor.get("block"), "tx": anchor.get("tx")}
         )
+    events.extend(custody)
     if result.scans and result.scans.get("first_at"):
         events.append(
             {

@@ -1,0 +1,59 @@
+"""The custody steps a consumer sees on the scan page: shipped, received, sold, returned.
+
+Taken from the item's path (trace_api/movements/paths.py), which includes the steps of the
+cases and pallets it travelled in. Parties are shown by name; places by division name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from trace_api.channels import divisions
+from trace_api.models import Organisation
+from trace_api.movements import paths
+from trace_api.movements.engine import ITEM_PREFIX
+from trace_api.resolver.scans import iso
+
+_SHOWN = {"ship": "shipped", "receive": "received", "sell": "sold", "return": "returned"}
+
+
+def custody_events(
+    connection: Connection, tenant_id: str, gtin: str, serial: str
+) -> list[dict[str, Any]]:
+    """The item's custody steps in order, as timeline entries."""
+    steps = [
+        s
+        for s in paths.path(connection, tenant_id, f"{ITEM_PREFIX}{gtin}/21/{serial}")
+        if s.step in _SHOWN
+    ]
+    if not steps:
+        return []
+    ids = {org for s in steps for org in (s.from_org, s.to_org) if org}
+    names = dict(
+        connection.execute(
+            select(Organisation.id, Organisation.name).where(
+                Organisation.tenant_id == tenant_id, Organisation.id.in_(sorted(ids))
+            )
+        ).all()
+    )
+    events = []
+    for s in steps:
+        party = s.to_org if s.step == "receive" else s.from_org
+        entry: dict[str, Any] = {"at": iso(s.at), "kind": _SHOWN[s.step]}
+        entry["party"] = names.get(party) if party else None
+        if s.step == "ship" and s.to_org:
+            entry["to"] = names.get(s.to_org)
+        if s.division_code:
+            entry["region"] = s.division_code
+            entry["region_name"] = _place(s.division_code)
+        events.append(entry)
+    return events
+
+
+def _place(code: str) -> str | None:
+    try:
+        return divisions.display_name(code)
+    except divisions.InvalidDivision:
+        return None
