@@ -8,26 +8,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from trace_api.channels import divisions
-from trace_api.models import Organisation
+from trace_api.models import ItemMovement, Organisation
 from trace_api.movements import paths
 from trace_api.movements.engine import ITEM_PREFIX
 from trace_api.resolver.scans import iso
+from trace_api.resolver.statements import STATEMENTS, direct_connection
 
 _SHOWN = {"ship": "shipped", "receive": "received", "sell": "sold", "return": "returned"}
+# Most scanned items never moved through the channel: one direct lookup says so.
+_MOVED = (
+    select(ItemMovement.event_pk)
+    .where(ItemMovement.tenant_id == bindparam("tenant_id"), ItemMovement.item == bindparam("item"))
+    .limit(1)
+)
+_MOVED_KEYS = ("tenant_id", "item")
+
+
+def _moved(connection: Connection, tenant_id: str, item: str) -> bool:
+    params = {"tenant_id": tenant_id, "item": item}
+    direct = direct_connection(connection)
+    if direct is not None:
+        found = STATEMENTS.get(_MOVED, connection.dialect, _MOVED_KEYS).first(direct, params)
+    else:
+        found = connection.execute(_MOVED, params).first()
+    return found is not None
 
 
 def custody_events(
     connection: Connection, tenant_id: str, gtin: str, serial: str
 ) -> list[dict[str, Any]]:
     """The item's custody steps in order, as timeline entries."""
-    steps = [
-        s
-        for s in paths.path(connection, tenant_id, f"{ITEM_PREFIX}{gtin}/21/{serial}")
-        if s.step in _SHOWN
-    ]
+    item = f"{ITEM_PREFIX}{gtin}/21/{serial}"
+    if not _moved(connection, tenant_id, item):
+        return []
+    steps = [s for s in paths.path(connection, tenant_id, item) if s.step in _SHOWN]
     if not steps:
         return []
     ids = {org for s in steps for org in (s.from_org, s.to_org) if org}
