@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from sqlalchemy import ColumnElement, CursorResult, and_, insert, or_, select, u
 from sqlalchemy.orm import Session
 
 from trace_api.audit import log as audit_log
+from trace_api.cursors import decode_cursor, encode_cursor
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import (
     DiversionAlert,
@@ -179,7 +178,7 @@ def list_alerts(
     if filters.until is not None:
         query = query.where(DiversionAlert.created_at < _aware(filters.until, "until"))
     if cursor is not None:
-        at, last_id = _decode_cursor(cursor)
+        at, last_id = decode_cursor(cursor)
         query = query.where(
             or_(
                 DiversionAlert.created_at < at,
@@ -190,7 +189,7 @@ def list_alerts(
     rows = list(session.scalars(query.limit(limit + 1)))
     page = rows[:limit]
     more = len(rows) > limit and page
-    return page, _encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    return page, encode_cursor(page[-1].created_at, page[-1].id) if more else None
 
 
 def get_alert(
@@ -305,19 +304,3 @@ def _aware(value: datetime, what: str) -> datetime:
     if value.tzinfo is None:
         raise InvalidInput(f"{what} needs a time zone (for example 2026-11-25T08:00:00Z)")
     return value
-
-
-def _encode_cursor(at: datetime, row_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(token: str) -> tuple[datetime, str]:
-    try:
-        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        at, _, row_id = text.partition("|")
-        when = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("cursor is not a cursor of this listing") from None
-    if when.tzinfo is None or not row_id:
-        raise InvalidInput("cursor is not a cursor of this listing")
-    return when, row_id

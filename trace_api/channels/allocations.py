@@ -7,8 +7,6 @@ Services never commit: the caller owns the transaction (one per request or job).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from trace_api.channels import divisions
 from trace_api.channels import service as channel_service
 from trace_api.codes import service as codes_service
 from trace_api.codes.gs1 import gtin_check_digit
+from trace_api.cursors import decode_cursor, encode_cursor
 from trace_api.epcis import bulk, identifiers
 from trace_api.errors import InvalidInput, NotFound
 from trace_api.models import Allocation, Batch, Code, CodeIssuance, Product, new_id, utcnow
@@ -368,7 +367,7 @@ def list_allocations(
     if not include_replaced:
         query = query.where(Allocation.replaced_at.is_(None))
     if cursor is not None:
-        at, last_id = _decode_cursor(cursor)
+        at, last_id = decode_cursor(cursor)
         query = query.where(
             or_(
                 Allocation.created_at > at,
@@ -379,20 +378,4 @@ def list_allocations(
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, _encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
-
-
-def _encode_cursor(at: datetime, row_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{row_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(token: str) -> tuple[datetime, str]:
-    try:
-        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        at, _, row_id = decoded.partition("|")
-        when = datetime.fromisoformat(at)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("cursor is not a cursor of this listing") from None
-    if when.tzinfo is None or not row_id:
-        raise InvalidInput("cursor is not a cursor of this listing")
-    return when, row_id
+    return rows, encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
