@@ -290,3 +290,39 @@ def test_an_unchecked_shipment_does_not_make_its_sender_the_authorised_holder(
     )
     [alert] = received["alerts"]
     assert alert["blamed_org"] == channel.orgs["zj_dist"]
+
+
+def test_a_dealers_own_geofence_is_its_whole_territory(channel: Channel) -> None:
+    """Divisions and geofences are one territory: a dealer fenced to Hangzhou under a
+    Zhejiang distributor does not also inherit the whole of Zhejiang."""
+    admin, operator = channel.auth("admin"), channel.auth("operator")
+    created = channel.client.post(
+        "/v1/organisations",
+        json={"name": "hz fenced", "kind": "dealer", "parent_id": channel.orgs["zj_dist"]},
+        headers=admin,
+    )
+    fenced = created.json()["id"]
+    channel.client.post(
+        f"/v1/organisations/{fenced}/geofences",
+        json={"name": "Hangzhou", "geojson": HANGZHOU_FENCE},
+        headers=admin,
+    )
+    shown = channel.client.get(f"/v1/organisations/{fenced}/territories", headers=admin).json()
+    assert shown["effective"] == [] and shown["inherited_from"] is None  # its fence, not Zhejiang
+    channel.client.post(
+        "/v1/allocations", json={"organisation_id": fenced, "items": [channel.serial(0)]},
+        headers=operator,
+    )  # fmt: skip
+    channel.move("brand", "zj_dist", [channel.serial(0)])
+    channel.scan("zj_dist", "ship", codes=[channel.serial(0)], to=fenced)
+    channel.client.post(
+        "/v1/scans/receive", json={"codes": [channel.serial(0)], "from": fenced}, headers=operator
+    )
+    ningbo = {"lat": 29.87, "lon": 121.54, "division": "330203"}  # Zhejiang, outside the fence
+    sold = channel.client.post(
+        "/v1/scans/sell", json={"codes": [channel.serial(0)], "from": fenced, **ningbo},
+        headers=operator,
+    )  # fmt: skip
+    assert sold.status_code == 201, sold.text
+    [alert] = sold.json()["alerts"]
+    assert alert["rule"] == "outside_territory" and alert["blamed_org"] == fenced

@@ -32,8 +32,9 @@ class TerritoriesOut(BaseModel):
     organisation_id: str
     territories: list[Division]
     effective: list[Division] = Field(
-        description="What the rules use: the organisation's own territories, or those of its "
-        "nearest ancestor that has some."
+        description="What the rules use: the divisions of the organisation's own territory, or "
+        "of its nearest ancestor's; a territory is divisions and geofences together, so an "
+        "organisation with only geofences inherits no divisions."
     )
     inherited_from: str | None = Field(
         description="The ancestor the effective territories come from (null: its own)."

@@ -100,11 +100,19 @@ def territories_by_org(*, session: Session, tenant_id: str) -> dict[str, list[st
 
 
 def effective_territories(*, session: Session, tenant_id: str, organisation_id: str) -> Inherited:
-    """The territories the rules use for an organisation (own, else inherited)."""
+    """The divisions the rules use for an organisation: the territory (divisions and
+    geofences, as one) of itself or of its nearest ancestor that has either."""
     orgs = organisations(session=session, tenant_id=tenant_id)
     parents = {org_id: org.parent_id for org_id, org in orgs.items()}
     own = territories_by_org(session=session, tenant_id=tenant_id)
-    return inherited(own, parents, organisation_id)
+    fenced = set(
+        session.scalars(
+            select(ChannelGeofence.organisation_id).where(ChannelGeofence.tenant_id == tenant_id)
+        )
+    )
+    territory = {org: own.get(org) or ["geofence"] for org in set(own) | fenced}
+    found = inherited(territory, parents, organisation_id)
+    return Inherited(sorted(own.get(found.source, [])) if found.source else [], found.source)
 
 
 def get_territories(

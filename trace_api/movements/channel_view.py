@@ -96,13 +96,21 @@ class ChannelView:
 
     # -- territories, scopes, geofences -------------------------------------------------------
 
+    def territory_owner(self, org: str) -> str | None:
+        """The organisation whose territory applies to ``org``: itself if it has divisions
+        or geofences, else its nearest ancestor with either (divisions and fences are one
+        territory, never mixed from two parties)."""
+        for candidate in (org, *self.ancestors(org)):
+            if self.territories.get(candidate) or self.geofence_json.get(candidate):
+                return candidate
+        return None
+
     def territory_of(self, org: str) -> list[str]:
-        """The organisation's territories, or its nearest ancestor's that has some."""
+        """The divisions of the territory that applies to ``org`` (see territory_owner)."""
         found = self._effective_territories.get(org)
         if found is None:
-            found = self.territories.get(org) or next(
-                (self.territories[a] for a in self.ancestors(org) if self.territories.get(a)), []
-            )
+            owner = self.territory_owner(org)
+            found = self.territories.get(owner, []) if owner else []
             self._effective_territories[org] = found
         return found
 
@@ -128,9 +136,7 @@ class ChannelView:
         """The organisation's geofences (its own, or inherited with its territories)."""
         found = self._geofences.get(org)
         if found is None:
-            owner = org if self.geofence_json.get(org) else None
-            if owner is None and not self.territories.get(org):
-                owner = next((a for a in self.ancestors(org) if self.geofence_json.get(a)), None)
+            owner = self.territory_owner(org)
             found = []
             for text in self.geofence_json.get(owner or "", []):
                 try:
