@@ -326,3 +326,11 @@ def test_a_dealers_own_geofence_is_its_whole_territory(channel: Channel) -> None
     assert sold.status_code == 201, sold.text
     [alert] = sold.json()["alerts"]
     assert alert["rule"] == "outside_territory" and alert["blamed_org"] == fenced
+
+
+def test_an_sscc_in_another_scripts_digits_is_no_sscc() -> None:
+    from trace_api.movements.codes import sscc_key
+
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in "306141410000000013")
+    assert sscc_key("306141410000000013") == "https://id.gs1.org/00/306141410000000013"
+    assert sscc_key(arabic_indic) is None

@@ -22,7 +22,7 @@ from trace_api.models import Batch, Code, CodeIssuance, Product
 from trace_api.movements.channel_view import chunks
 from trace_api.movements.engine import ITEM_PREFIX, SSCC_PREFIX
 
-_DIGITS18 = re.compile(r"\d{18}")
+_DIGITS18 = re.compile(r"[0-9]{18}")  # ASCII only: \d also matches other scripts
 
 
 def _check_digit(payload: str) -> str:
