@@ -24,6 +24,8 @@ from urllib.parse import quote, unquote
 import biip
 from epcpy.utils.parsers import epc_pure_identity_to_gs1_element_string
 
+from trace_api.codes.gs1 import gtin_check_digit
+
 CANONICAL_BASE = "https://id.gs1.org"
 _URN_SGTIN = re.compile(r"urn:epc:(?:id|idpat):sgtin:(\d{6,12})\.(\d{1,7})\.(.+)")
 _URN_SSCC = re.compile(r"urn:epc:(?:id|idpat):sscc:(\d{6,12})\.(\d+|\*)")
@@ -49,8 +51,7 @@ class Match:
 
 
 def _check_digit(payload: str) -> str:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
-    return str(-total % 10)
+    return str(gtin_check_digit(payload))
 
 
 def _gtin14(company: str, reference: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from crypto.errors import InvalidSerial
 from crypto.serials import validate_serial
+from trace_api.codes.gs1 import gtin_check_digit
 from trace_api.epcis import identifiers
 from trace_api.errors import InvalidInput
 from trace_api.models import Batch, Code, CodeIssuance, Product
@@ -26,8 +27,7 @@ _DIGITS18 = re.compile(r"[0-9]{18}")  # ASCII only: \d also matches other script
 
 
 def _check_digit(payload: str) -> str:
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(payload)))
-    return str(-total % 10)
+    return str(gtin_check_digit(payload))
 
 
 def sscc_key(text: str) -> str | None:
