@@ -15,7 +15,7 @@ from trace_api.models import ItemMovement, Organisation
 from trace_api.movements import paths
 from trace_api.movements.engine import ITEM_PREFIX
 from trace_api.resolver.scans import iso
-from trace_api.resolver.statements import STATEMENTS, direct_connection
+from trace_api.resolver.statements import first_row
 
 _SHOWN = {"ship": "shipped", "receive": "received", "sell": "sold", "return": "returned"}
 # Most scanned items never moved through the channel: one direct lookup says so.
@@ -29,12 +29,7 @@ _MOVED_KEYS = ("tenant_id", "item")
 
 def _moved(connection: Connection, tenant_id: str, item: str) -> bool:
     params = {"tenant_id": tenant_id, "item": item}
-    direct = direct_connection(connection)
-    if direct is not None:
-        found = STATEMENTS.get(_MOVED, connection.dialect, _MOVED_KEYS).first(direct, params)
-    else:
-        found = connection.execute(_MOVED, params).first()
-    return found is not None
+    return first_row(connection, _MOVED, _MOVED_KEYS, params) is not None
 
 
 def custody_events(

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 from crypto.errors import InvalidSerial
 from crypto.serials import validate_serial
 from trace_api.models import Batch, Code, CodeIssuance, CodeState, Product, TenantKey
-from trace_api.resolver.statements import STATEMENTS, direct_connection
+from trace_api.resolver.statements import first_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +143,7 @@ def find_code(connection: Connection, serial: str) -> CodeRow | None:
         normal = validate_serial(serial)
     except InvalidSerial:
         return None
-    direct = direct_connection(connection)
-    if direct is not None:
-        found = STATEMENTS.get(_LOOKUP, connection.dialect, _SERIAL).first(
-            direct, {"serial": normal}
-        )
-    else:
-        found = connection.execute(_LOOKUP, {"serial": normal}).first()
+    found = first_row(connection, _LOOKUP, _SERIAL, {"serial": normal})
     return None if found is None else CodeRow(*cast(tuple[Any, ...], found))
 
 

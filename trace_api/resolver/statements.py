@@ -100,3 +100,14 @@ def direct_connection(connection: Connection) -> sqlite3.Connection | None:
         return None
     raw = connection.connection.dbapi_connection
     return raw if isinstance(raw, sqlite3.Connection) else None
+
+
+def first_row(
+    connection: Connection, statement: Executable, keys: Sequence[str], params: Mapping[str, Any]
+) -> Any:
+    """The statement's first row: on SQLite's DBAPI connection directly, else through
+    SQLAlchemy; None when there is none."""
+    direct = direct_connection(connection)
+    if direct is not None:
+        return STATEMENTS.get(statement, connection.dialect, keys).first(direct, params)
+    return connection.execute(statement, params).first()
