@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from trace_api.channels import divisions
@@ -244,16 +244,7 @@ def load(session: Session, tenant_id: str) -> ChannelView:
     }
     batch_grants: dict[str, Grant] = {}
     for grant_id, target, org, division in session.execute(
-        select(
-            Allocation.id,
-            Allocation.target,
-            Allocation.organisation_id,
-            Allocation.division_code,
-        ).where(
-            Allocation.tenant_id == tenant_id,
-            Allocation.replaced_at.is_(None),
-            Allocation.target_kind == "batch",
-        )
+        _current_grants(tenant_id, Allocation.target_kind == "batch")
     ):
         batch_grants[target] = Grant(grant_id, org, division)
     target_grant_count = int(
@@ -306,32 +297,26 @@ def target_grants(
     found: dict[str, Grant] = {}
     if count <= ALL_GRANTS_UP_TO:
         for grant_id, target, org, division in session.connection().execute(
-            select(
-                Allocation.id,
-                Allocation.target,
-                Allocation.organisation_id,
-                Allocation.division_code,
-            ).where(
-                Allocation.tenant_id == tenant_id,
-                Allocation.replaced_at.is_(None),
-                Allocation.target_kind != "batch",
-            )
+            _current_grants(tenant_id, Allocation.target_kind != "batch")
         ):
             found[target] = Grant(grant_id, org, division)
         return found
     for batch in sql.batches(set(targets)):
         for grant_id, target, org, division in session.connection().execute(
-            select(
-                Allocation.id,
-                Allocation.target,
-                Allocation.organisation_id,
-                Allocation.division_code,
-            ).where(
-                Allocation.tenant_id == tenant_id,
+            _current_grants(
+                tenant_id,
                 sql.one_of(session, Allocation.target, batch),
-                Allocation.replaced_at.is_(None),
                 Allocation.target_kind != "batch",
             )
         ):
             found[target] = Grant(grant_id, org, division)
     return found
+
+
+def _current_grants(
+    tenant_id: str, *where: ColumnElement[bool]
+) -> Select[str, str, str, str | None]:
+    """The tenant's current allocations as (id, target, organisation, division) rows."""
+    return select(
+        Allocation.id, Allocation.target, Allocation.organisation_id, Allocation.division_code
+    ).where(Allocation.tenant_id == tenant_id, Allocation.replaced_at.is_(None), *where)
