@@ -83,6 +83,26 @@ def check_division(code: str) -> str:
     return code
 
 
+def _replace_rows(
+    session: Session,
+    model: type[ChannelTerritory] | type[ChannelProductScope],
+    tenant_id: str,
+    organisation_id: str,
+    column: str,
+    values: Sequence[str],
+) -> None:
+    """Make ``values`` the organisation's whole set of ``model`` rows."""
+    session.execute(delete(model).where(model.organisation_id == organisation_id))
+    if values:
+        session.execute(
+            insert(model),
+            [
+                {"tenant_id": tenant_id, "organisation_id": organisation_id, column: value}
+                for value in values
+            ],
+        )
+
+
 # -- territories -------------------------------------------------------------------------------
 
 
@@ -167,17 +187,7 @@ def set_territories(
     )
     if previous == stored:
         return stored, folded
-    session.execute(
-        delete(ChannelTerritory).where(ChannelTerritory.organisation_id == organisation_id)
-    )
-    if stored:
-        session.execute(
-            insert(ChannelTerritory),
-            [
-                {"tenant_id": tenant_id, "organisation_id": organisation_id, "division_code": c}
-                for c in stored
-            ],
-        )
+    _replace_rows(session, ChannelTerritory, tenant_id, organisation_id, "division_code", stored)
     audit_log.append(
         session=session,
         tenant_id=tenant_id,
@@ -334,17 +344,7 @@ def set_product_scopes(
     )
     if previous == stored:
         return stored
-    session.execute(
-        delete(ChannelProductScope).where(ChannelProductScope.organisation_id == organisation_id)
-    )
-    if stored:
-        session.execute(
-            insert(ChannelProductScope),
-            [
-                {"tenant_id": tenant_id, "organisation_id": organisation_id, "scope": s}
-                for s in stored
-            ],
-        )
+    _replace_rows(session, ChannelProductScope, tenant_id, organisation_id, "scope", stored)
     audit_log.append(
         session=session,
         tenant_id=tenant_id,
