@@ -140,10 +140,10 @@ def _drain(deliverer: WebhookDeliverer, clock: Clock, rounds: int = 40) -> None:
 def test_a_subscriber_down_for_a_while_then_up_gets_every_matching_event(
     app: FastAPI, client: TestClient, tenant: TenantKeys, receiver: Receiver
 ) -> None:
-    clock = Clock()
+    subscription = _subscribe(client, tenant, receiver.url)
+    clock = Clock()  # from now on: the subscription is due at once, however slow its set-up
     settings = app.state.settings.model_copy(update={"epcis_webhook_batch": 4})
     deliverer = WebhookDeliverer(sessions=app.state.sessions, settings=settings, clock=clock)
-    subscription = _subscribe(client, tenant, receiver.url)
     expected: list[str] = []
     for start in (0, 30, 60):  # three captures while nobody listens
         doc, wanted = _shipments(start, 10)
@@ -194,11 +194,11 @@ def test_a_subscriber_down_for_a_while_then_up_gets_every_matching_event(
 def test_retries_back_off_and_the_wait_is_visible(
     app: FastAPI, client: TestClient, tenant: TenantKeys, receiver: Receiver
 ) -> None:
-    clock = Clock()
+    subscription = _subscribe(client, tenant, receiver.url)
+    clock = Clock()  # from now on: the subscription is due at once, however slow its set-up
     deliverer = WebhookDeliverer(
         sessions=app.state.sessions, settings=app.state.settings, clock=clock
     )
-    subscription = _subscribe(client, tenant, receiver.url)
     capture(client, tenant, _shipments(1, 2)[0])
     clock.advance(1)
     waits = []
@@ -214,11 +214,11 @@ def test_retries_back_off_and_the_wait_is_visible(
 def test_a_crash_before_progress_is_written_means_a_second_delivery_not_a_loss(
     app: FastAPI, client: TestClient, tenant: TenantKeys, receiver: Receiver, monkeypatch: Any
 ) -> None:
-    clock = Clock()
+    _subscribe(client, tenant, receiver.url)
+    clock = Clock()  # from now on: the subscription is due at once, however slow its set-up
     deliverer = WebhookDeliverer(
         sessions=app.state.sessions, settings=app.state.settings, clock=clock
     )
-    _subscribe(client, tenant, receiver.url)
     doc, wanted = _shipments(3, 5)
     capture(client, tenant, doc)
     receiver.start()
