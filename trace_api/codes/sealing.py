@@ -2,8 +2,8 @@
 
 Runs in worker processes while the parent writes rows, or in the caller's process for
 small batches. The workers are spawned with this module's functions as their entry
-points, and it imports only `crypto`, `serial_slices` and the standard library, so a
-worker starts in tens of milliseconds instead of importing the whole service in a second.
+points, and it imports only `crypto`, `serial_slices`, numpy and the standard library, so
+a worker starts in a fraction of a second instead of importing the whole service.
 The data key travels wrapped under a one-time transport key, never the master key.
 
 Chunks hold a power of two of codes, so each chunk is a complete subtree of the batch's

@@ -17,8 +17,9 @@ issuer's chunk of 2^13), and the same serial format, alphabet and check characte
 
 from __future__ import annotations
 
-import base64
 import os
+
+import numpy as np
 
 from crypto.serials import ALPHABET, PAYLOAD_LENGTH
 
@@ -26,13 +27,16 @@ SPACE = 1 << (5 * PAYLOAD_LENGTH)  # 2^80 payload values
 _BYTES = 5 * PAYLOAD_LENGTH // 8  # 10 bytes give exactly 16 base32 symbols
 _DRAW = 16  # random bytes per draw: 128 bits mapped onto a slice, bias below 2^-48
 
-# RFC 4648 base32 (what `base64.b32encode` emits) to Crockford's symbols, and to each
-# symbol's Luhn mod 32 contribution undoubled and doubled (as `crypto.serials` computes it).
-_RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+# Each symbol's Luhn mod 32 contribution, undoubled and doubled (as `crypto.serials` computes
+# it); a payload's doubled symbols sit at its odd offsets.
 _N = len(ALPHABET)
-_TO_CROCKFORD = bytes.maketrans(_RFC4648, ALPHABET.encode("ascii"))
-_WEIGHT_1 = bytes.maketrans(_RFC4648, bytes(range(_N)))
-_WEIGHT_2 = bytes.maketrans(_RFC4648, bytes((2 * v) // _N + (2 * v) % _N for v in range(_N)))
+_SYMBOLS = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)
+_WEIGHTS = np.array(
+    [[v if at % 2 == 0 else (2 * v) // _N + (2 * v) % _N for at in range(PAYLOAD_LENGTH)]
+     for v in range(_N)],
+    dtype=np.int64,
+)  # fmt: skip
+_BIT_PLACES = np.array([16, 8, 4, 2, 1], dtype=np.uint8)
 
 
 def slice_of(start: int, count: int, total: int) -> tuple[int, int]:
@@ -57,15 +61,20 @@ def draw_slice(low: int, high: int, count: int) -> list[str]:
 
 
 def serials_of(values: list[int]) -> list[str]:
-    """Serials (payload and check symbol) of payload values below 2^80, in the same order."""
-    raw = base64.b32encode(b"".join([value.to_bytes(_BYTES, "big") for value in values]))
-    payloads = raw.translate(_TO_CROCKFORD).decode("ascii")
-    # Luhn weights by position: the doubled symbols of each 16-symbol payload sit at its
-    # odd offsets, which are odd offsets of the whole run as well.
-    weights = bytearray(raw.translate(_WEIGHT_1))
-    weights[1::2] = raw[1::2].translate(_WEIGHT_2)
-    step = PAYLOAD_LENGTH
-    return [
-        payloads[at : at + step] + ALPHABET[-sum(weights[at : at + step]) % _N]
-        for at in range(0, step * len(values), step)
-    ]
+    """Serials (payload and check symbol) of payload values below 2^80, in the same order.
+
+    Vectorised: Python's own base32 encoder loops in Python (2 µs a serial on this
+    machine), numpy cuts the 80 bits into 16 symbols for all serials at once.
+    """
+    n = len(values)
+    if n == 0:
+        return []
+    raw = np.frombuffer(b"".join([value.to_bytes(_BYTES, "big") for value in values]), np.uint8)
+    digits = np.unpackbits(raw).reshape(n, PAYLOAD_LENGTH, 5) @ _BIT_PLACES  # (n, 16), 0..31
+    check = -_WEIGHTS[digits, np.arange(PAYLOAD_LENGTH)].sum(axis=1) % _N
+    text = np.empty((n, PAYLOAD_LENGTH + 1), dtype=np.uint8)
+    text[:, :PAYLOAD_LENGTH] = _SYMBOLS[digits]
+    text[:, PAYLOAD_LENGTH] = _SYMBOLS[check]
+    joined = text.tobytes().decode("ascii")
+    step = PAYLOAD_LENGTH + 1
+    return [joined[at : at + step] for at in range(0, step * n, step)]
