@@ -108,16 +108,38 @@ def test_custody_passes_into_a_case_packed_after_it_was_shipped(
     assert {"urn:uuid:late-pack", "urn:uuid:item-30"} <= _ids(query(client, tenant, role="dealer"))
 
 
-def test_events_a_dealer_captures_are_its_own(client: TestClient, tenant: TenantKeys) -> None:
-    capture(
-        client, tenant, document(object_event(40, eventID="urn:uuid:received-40")), role="dealer"
-    )
+def test_a_dealer_reads_what_it_captured_but_gains_no_custody_by_capturing(
+    client: TestClient, tenant: TenantKeys
+) -> None:
+    capture(client, tenant, document(object_event(40, eventID="urn:uuid:looked-40")), role="dealer")
     capture(
         client, tenant, document(object_event(40, eventID="urn:uuid:later-40", bizStep="storing"))
     )
+    assert _ids(query(client, tenant, role="dealer")) == {"urn:uuid:looked-40"}
+    assert client.get("/epcis/epcs", headers=tenant.auth("dealer")).json()["member"] == []
+
+
+def test_a_dealer_naming_itself_as_receiver_gains_custody(
+    client: TestClient, tenant: TenantKeys
+) -> None:
+    received = object_event(
+        41,
+        eventID="urn:uuid:received-41",
+        bizStep="receiving",
+        destinationList=[
+            {
+                "type": "possessing_party",
+                "destination": f"urn:tracechain:org:{tenant.dealer_org_id}",
+            }
+        ],
+    )
+    capture(client, tenant, document(received), role="dealer")
+    capture(
+        client, tenant, document(object_event(41, eventID="urn:uuid:later-41", bizStep="storing"))
+    )
     assert _ids(query(client, tenant, role="dealer")) == {
-        "urn:uuid:received-40",
-        "urn:uuid:later-40",
+        "urn:uuid:received-41",
+        "urn:uuid:later-41",
     }
 
 

@@ -239,7 +239,6 @@ def _store(
         session=session,
         tenant_id=tenant_id,
         events=events,
-        capturing_org=capturer.organisation_id,
         new_parents=new_parents,
     )
     movements_engine.record(

@@ -1,13 +1,14 @@
 """Who may read which events: custody of items, as recorded by the events themselves.
 
 The rule (docs/epcis.md, "Dealers"): an item is or was in the custody of organisation O
-when an event about it
+when an event about it names O, as a source or destination (owning or possessing party,
+location), as its bizLocation or as its readPoint: by a GLN registered to O (``POST
+/v1/epcis/parties``) or as ``urn:tracechain:org:{id}`` (the dealer scan API). Capturing
+an event is not enough: a dealer who knows a serial could otherwise read the item's whole
+history, business transactions included, by recording that it looked at it. Naming itself
+as holder is a claim the route checks hold it to (`trace_api/movements`).
 
-1. was captured with a dealer key of O, or
-2. names, as a source or destination (owning or possessing party, location), as its
-   bizLocation or as its readPoint, a GLN registered to O (``POST /v1/epcis/parties``);
-
-and custody passes down containment: the children an aggregation event put in a parent
+Custody passes down containment: the children an aggregation event put in a parent
 (transitively) share the parent's custody, whichever of the two events came first. Custody
 is never taken away (the rule says "is or was"). A dealer reads an event when it was
 captured by O, names one of O's GLNs, or is about an item in O's custody.
@@ -113,7 +114,6 @@ def grant_custody(
     session: Session,
     tenant_id: str,
     events: Sequence[PreparedEvent],
-    capturing_org: str | None,
     new_parents: set[str],
 ) -> None:
     """Record the custody these events establish (see the module docstring).
@@ -129,8 +129,6 @@ def grant_custody(
     grants: dict[str, set[str]] = {}
     for prepared in events:
         orgs = {owners[p] for p in prepared.parties if p in owners}
-        if capturing_org:
-            orgs.add(capturing_org)
         for org in orgs:
             grants.setdefault(org, set()).update(prepared.items)
     forced: dict[str, set[str]] = {}
