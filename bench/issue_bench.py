@@ -129,7 +129,8 @@ def _bare_insert(serials: list[str], sealed: list[bytes]) -> None:
     connection.execute("CREATE TABLE codes (issuance_id, idx, serial, sealed)")
     connection.execute("BEGIN")
     connection.executemany(
-        "INSERT INTO codes VALUES (1, ?, ?, ?)", zip(range(len(serials)), serials, sealed)
+        "INSERT INTO codes VALUES (1, ?, ?, ?)",
+        zip(range(len(serials)), serials, sealed, strict=True),
     )
     connection.execute("COMMIT")
     connection.close()
