@@ -33,6 +33,7 @@ from trace_api.models import (
     utcnow,
 )
 from trace_api.movements import engine as movements_engine
+from trace_api.movements.steps import StoredEvent
 from trace_api.settings import get_settings
 
 _log = logging.getLogger(__name__)
@@ -246,10 +247,7 @@ def _store(
         tenant_id=tenant_id,
         actor_org=capturer.organisation_id,
         actor_key=capturer.key_id,
-        events=[
-            movements_engine.StoredEvent(pk, p, seq)
-            for pk, p, seq in zip(pks, events, seqs, strict=True)
-        ],
+        events=[StoredEvent(pk, p, seq) for pk, p, seq in zip(pks, events, seqs, strict=True)],
         checks=get_settings().route_checks
         if capturer.route_checks is None
         else capturer.route_checks,

@@ -21,7 +21,7 @@ from trace_api.epcis import identifiers
 from trace_api.errors import InvalidInput
 from trace_api.models import Batch, Code, CodeIssuance, Product
 from trace_api.movements.channel_view import chunks
-from trace_api.movements.engine import ITEM_PREFIX, SSCC_PREFIX
+from trace_api.movements.steps import ITEM_PREFIX, SSCC_PREFIX
 
 _DIGITS18 = re.compile(r"[0-9]{18}")  # ASCII only: \d also matches other scripts
 

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from trace_api.alerts import service as alerts_service
 from trace_api.models import Allocation, DiversionAlert
-from trace_api.movements import channel_view, engine, paths, rules
+from trace_api.movements import channel_view, evidence, paths, rules
 from trace_api.movements.channel_view import Grant
+from trace_api.movements.steps import ITEM_PREFIX
 
 ACTOR = "consumer-scan"
 RULE = "consumer_scan_outside_territory"
@@ -44,7 +45,7 @@ def check_scan(
     ``session`` is a callable giving an ORM session in the same transaction (opened only
     when an alert has to be written or the channel read).
     """
-    key = f"{engine.ITEM_PREFIX}{gtin}/21/{quote(serial, safe='')}"
+    key = f"{ITEM_PREFIX}{gtin}/21/{quote(serial, safe='')}"
     known = paths.state_values(connection, tenant_id, key)  # through its containers
     status, holder, parent = (
         (known[0][paths.STATUS_], known[0][paths.HOLDER], known[0][paths.PARENT])
@@ -89,16 +90,16 @@ def check_scan(
     )
     if open_already is not None:
         return None
-    alert = engine.build_alert(
+    alert = evidence.build_alert(
         session=orm,
         tenant_id=tenant_id,
         subject=key,
         subject_kind="item",
         item_count=1,
         breaches=found,
-        blamed=engine.authorised_holder(orm, tenant_id, key, holder),
+        blamed=evidence.authorised_holder(orm, tenant_id, key, holder),
         event=None,
-        shipment_pk=engine.last_shipment(orm, tenant_id, key),
+        shipment_pk=evidence.last_shipment(orm, tenant_id, key),
         known={},
         scan={
             "at": at.isoformat().replace("+00:00", "Z"),

@@ -15,7 +15,6 @@ statements per capture and per chunk of keys, none per item.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,21 +34,19 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from trace_api.alerts import service as alerts_service
-from trace_api.channels import divisions
-from trace_api.epcis import identifiers
 from trace_api.epcis.events import PreparedEvent
 from trace_api.models import (
     Batch,
     Code,
     CodeIssuance,
     DiversionAlert,
-    EpcisEvent,
     ItemMovement,
     ItemState,
     Product,
 )
 from trace_api.movements import channel_view, paths, rules, sql
 from trace_api.movements.channel_view import ChannelView, Grant, chunks
+from trace_api.movements.evidence import authorised_holder, build_alert, last_shipment
 from trace_api.movements.paths import (
     BATCH,
     COLUMNS,
@@ -64,45 +61,18 @@ from trace_api.movements.paths import (
     STATUS_,
     UPDATED,
 )
-
-ITEM_PREFIX = "https://id.gs1.org/01/"
-SSCC_PREFIX = "https://id.gs1.org/00/"
-TC_NAMESPACE = "https://tracechain.dev/ns/epcis#"
-DIVISION_KEYS = ("tc:division", TC_NAMESPACE + "division")
-
-STEPS = {
-    "shipping": "ship",
-    "receiving": "receive",
-    "retail_selling": "sell",
-    "commissioning": "commission",
-    "packing": "pack",
-    "unpacking": "unpack",
-    "returning": "return",
-    "destroying": "destroy",
-    "decommissioning": "destroy",
-}
-STATUS = {
-    "commission": "commissioned",
-    "ship": "in_transit",
-    "receive": "received",
-    "sell": "sold",
-    "return": "returned",
-    "destroy": "destroyed",
-}
-# Steps after which the receiving party holds the goods: the custody they establish is
-# what "the last authorised holder" looks back for.
-HOLDING_STEPS = ("commission", "receive")
+from trace_api.movements.steps import (
+    ITEM_PREFIX,
+    SSCC_PREFIX,
+    STATUS,
+    StoredEvent,
+    first_party,
+    geo_point,
+    observed_division,
+    step_of,
+)
 
 _UNKNOWN = "\x00unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event capture stored: its row id, what was captured, its audit log entry."""
-
-    pk: int
-    prepared: PreparedEvent
-    audit_seq: int | None
 
 
 @dataclass
@@ -466,53 +436,13 @@ def _new_item_facts(run: _Capture, keys: set[str]) -> None:
 # -- one event ------------------------------------------------------------------------------
 
 
-def _first_party(event: dict[str, Any], name: str, member: str) -> str | None:
-    entries = [e for e in event.get(name) or [] if isinstance(e, dict)]
-    for wanted in ("owning_party", "possessing_party", "location", None):
-        for entry in entries:
-            kind = str(entry.get("type", ""))
-            if (wanted is None or kind.endswith(wanted)) and isinstance(entry.get(member), str):
-                return identifiers.canonical(entry[member])
-    return None
-
-
-def observed_division(view: ChannelView, prepared: PreparedEvent) -> str | None:
-    """The division an event was observed in (docs/channels.md, "Parties in events")."""
-    for key in DIVISION_KEYS:
-        value = prepared.event.get(key)
-        if isinstance(value, str) and len(value) == 6 and value.isdigit():
-            return value
-    return view.division_of(prepared.biz_location) or view.division_of(prepared.read_point)
-
-
-def geo_point(prepared: PreparedEvent) -> tuple[float | None, float | None]:
-    """Coordinates of a ``geo:lat,lon`` readPoint (as the scan API writes), if any."""
-    where = prepared.read_point or ""
-    if not where.startswith("geo:"):
-        return None, None
-    try:
-        lat_text, lon_text = where[4:].split(";", 1)[0].split(",")[:2]
-        return float(lat_text), float(lon_text)
-    except ValueError:
-        return None, None
-
-
-def step_of(prepared: PreparedEvent) -> str:
-    """The movement step an event is (ship, receive, sell, pack, unpack, ...)."""
-    if prepared.event_type == "AggregationEvent":
-        return {"ADD": "pack", "DELETE": "unpack"}.get(prepared.action or "", "observe")
-    if prepared.action == "DELETE" and prepared.event_type == "ObjectEvent":
-        return "destroy"
-    return STEPS.get(prepared.biz_step or "", "observe")
-
-
 def _parties(
     view: ChannelView, prepared: PreparedEvent, step: str, actor_org: str | None
 ) -> tuple[str | None, str | None]:
     """The sending (or selling, packing) party and the receiving party of the event."""
     event = prepared.event
-    source = view.organisation_of(_first_party(event, "sourceList", "source"))
-    destination = view.organisation_of(_first_party(event, "destinationList", "destination"))
+    source = view.organisation_of(first_party(event, "sourceList", "source"))
+    destination = view.organisation_of(first_party(event, "destinationList", "destination"))
     here = view.organisation_of(prepared.biz_location) or view.organisation_of(prepared.read_point)
     if step in ("receive", "commission"):
         return source, destination or here or actor_org
@@ -870,92 +800,6 @@ def _not_yet_open(
     return wanted
 
 
-def authorised_holder(
-    session: Session, tenant_id: str, item: str, fallback: str | None
-) -> str | None:
-    """The last party whose custody of ``item`` was authorised (from its path)."""
-    for step in reversed(paths.path(session, tenant_id, item)):
-        if step.verdict == "alert":
-            continue
-        if step.step in HOLDING_STEPS and step.to_org:
-            return step.to_org
-        if step.step == "ship" and step.from_org and step.verdict == "ok":
-            return step.from_org  # an unchecked shipment proves no authorised custody
-    return fallback
-
-
-def last_shipment(session: Session, tenant_id: str, item: str) -> int | None:
-    """The event that last shipped ``item`` (the evidence of where it was meant to go)."""
-    shipped = [s.event_pk for s in paths.path(session, tenant_id, item) if s.step == "ship"]
-    return shipped[-1] if shipped else None
-
-
-def build_alert(
-    *,
-    session: Session,
-    tenant_id: str,
-    subject: str,
-    subject_kind: str,
-    item_count: int,
-    breaches: list[rules.Breach],
-    blamed: str | None,
-    event: StoredEvent | None,
-    shipment_pk: int | None,
-    known: dict[int, StoredEvent],
-    scan: dict[str, Any] | None = None,
-) -> alerts_service.NewAlert:
-    """An alert for ``breaches`` of ``subject``, with its evidence events."""
-    headline = rules.headline(breaches)
-    evidence: list[dict[str, Any]] = []
-    if shipment_pk is not None:
-        evidence.append(_evidence(session, tenant_id, shipment_pk, "shipment", known))
-    if event is not None:
-        evidence.append(_evidence(session, tenant_id, event.pk, "deviation", known))
-    if scan is not None:
-        evidence.append({"role": "consumer_scan", **scan})
-    others = sorted({b.rule for b in breaches} - {headline.rule})
-    detail = headline.detail + (f" (also: {', '.join(others)})" if others else "")
-    return alerts_service.NewAlert(
-        subject=subject,
-        subject_kind=subject_kind,
-        rule=headline.rule,
-        severity=headline.severity,
-        detail=detail,
-        item_count=item_count,
-        expected_org=headline.expected_org,
-        expected_division=headline.expected_division,
-        observed_org=headline.observed_org,
-        observed_division=headline.observed_division,
-        blamed_org=blamed,
-        event_pk=event.pk if event else None,
-        evidence=evidence,
-    )
-
-
-def _evidence(
-    session: Session, tenant_id: str, pk: int, role: str, known: dict[int, StoredEvent]
-) -> dict[str, Any]:
-    stored = known.get(pk)
-    event_id: str | None
-    seq: int | None
-    if stored is not None:
-        event_id, seq = stored.prepared.event_id, stored.audit_seq
-    else:
-        row = session.execute(
-            select(EpcisEvent.event_id, EpcisEvent.audit_seq).where(
-                EpcisEvent.id == pk, EpcisEvent.tenant_id == tenant_id
-            )
-        ).one_or_none()
-        event_id, seq = (row[0], row[1]) if row else (None, None)
-    return {
-        "role": role,
-        "event_pk": pk,
-        "eventID": event_id,
-        "audit_seq": seq,
-        "proof": f"/v1/audit/entries/{seq}/proof" if seq is not None else None,
-    }
-
-
 # -- writing --------------------------------------------------------------------------------
 
 
@@ -989,16 +833,3 @@ def _write_states(run: _Capture) -> None:
                 )
                 .values(values)
             )
-
-
-def division_name(code: str | None) -> str | None:
-    """The display name of a division code, if it is in the shipped table."""
-    if code is None or not divisions.is_known(code):
-        return None
-    return divisions.display_name(code)
-
-
-def evidence_json(alert: DiversionAlert) -> list[dict[str, Any]]:
-    """The stored evidence list of an alert."""
-    value = json.loads(alert.evidence or "[]")
-    return list(value) if isinstance(value, list) else []

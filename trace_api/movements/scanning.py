@@ -24,7 +24,7 @@ from trace_api.epcis.events import DEFAULT_CONTEXT, format_time
 from trace_api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trace_api.models import DiversionAlert, EpcisEvent, EpcisPartyIdentifier, Organisation, utcnow
 from trace_api.movements import codes as item_codes
-from trace_api.movements.engine import TC_NAMESPACE
+from trace_api.movements.steps import TC_NAMESPACE
 from trace_api.settings import Settings
 from trace_api.tenancy.service import Principal
 

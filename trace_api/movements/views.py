@@ -28,7 +28,7 @@ from trace_api.models import (
 )
 from trace_api.movements import codes as item_codes
 from trace_api.movements import paths
-from trace_api.movements.engine import division_name, evidence_json
+from trace_api.movements.evidence import division_name, evidence_json
 from trace_api.tenancy.service import Principal
 
 

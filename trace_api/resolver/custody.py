@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, select
 from trace_api.channels import divisions
 from trace_api.models import ItemMovement, Organisation
 from trace_api.movements import paths
-from trace_api.movements.engine import ITEM_PREFIX
+from trace_api.movements.steps import ITEM_PREFIX
 from trace_api.resolver.scans import iso
 from trace_api.resolver.statements import first_row
 
