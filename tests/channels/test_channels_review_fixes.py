@@ -329,7 +329,7 @@ def test_a_dealers_own_geofence_is_its_whole_territory(channel: Channel) -> None
 
 
 def test_an_sscc_in_another_scripts_digits_is_no_sscc() -> None:
-    from trace_api.movements.codes import sscc_key
+    from trace_api.epcis.identifiers import sscc_key
 
     arabic_indic = "".join(chr(0x0660 + int(d)) for d in "306141410000000013")
     assert sscc_key("306141410000000013") == "https://id.gs1.org/00/306141410000000013"

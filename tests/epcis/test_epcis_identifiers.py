@@ -6,6 +6,7 @@ import pytest
 
 from trace_api.epcis import identifiers
 from trace_api.epcis.identifiers import IdentifierPatternError, Match, canonical, match_for
+from trace_api.errors import InvalidInput
 
 
 @pytest.mark.parametrize(
@@ -56,6 +57,39 @@ def test_every_spelling_of_an_identifier_has_one_key(spellings: list[str], key: 
 def test_a_wrong_check_digit_is_not_taken_for_a_gtin() -> None:
     bad = "https://id.gs1.org/01/10614141073465/21/2017"
     assert canonical(bad) == bad
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "306141410000000013",
+        " 306141410000000013\n",
+        "https://id.gs1.org/00/306141410000000013",
+        "https://brand.example/00/306141410000000013?linkType=all",
+    ],
+)
+def test_an_sscc_in_any_form_has_one_key(spelling: str) -> None:
+    assert identifiers.sscc_key(spelling) == "https://id.gs1.org/00/306141410000000013"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "30614141000000001",  # 17 digits: a serial, perhaps
+        "https://id.gs1.org/00/1234",
+        "https://id.gs1.org/00/306141410000000013/extra",
+        "urn:epc:id:sscc:0614141.12",  # a URN one digit short of an SSCC
+        "https://id.gs1.org/01/09506000134352/21/ABC",
+    ],
+)
+def test_what_is_not_an_sscc_is_none(text: str) -> None:
+    assert identifiers.sscc_key(text) is None
+
+
+@pytest.mark.parametrize("text", ["306141410000000014", "https://id.gs1.org/00/306141410000000014"])
+def test_an_sscc_with_a_wrong_check_digit_is_refused(text: str) -> None:
+    with pytest.raises(InvalidInput, match="check digit 4, expected 3"):
+        identifiers.sscc_key(text)
 
 
 def test_class_keys_and_patterns() -> None:

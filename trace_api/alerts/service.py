@@ -21,6 +21,7 @@ from trace_api.models import (
     new_id,
     utcnow,
 )
+from trace_api.owned import get_owned
 
 ALERT_RAISED = "diversion.alert_raised"
 ALERT_STATUS_CHANGED = "diversion.alert_status_changed"
@@ -196,9 +197,7 @@ def get_alert(
     *, session: Session, tenant_id: str, alert_id: str, viewer_org: str | None = None
 ) -> DiversionAlert:
     """One alert; NotFound for another tenant's, or one ``viewer_org`` is not involved in."""
-    alert = session.get(DiversionAlert, alert_id)
-    if alert is None or alert.tenant_id != tenant_id:
-        raise NotFound(f"no alert {alert_id}")
+    alert = get_owned(session, DiversionAlert, alert_id, tenant_id=tenant_id, noun="alert")
     if viewer_org is not None and viewer_org not in (
         alert.blamed_org,
         alert.expected_org,

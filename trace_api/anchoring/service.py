@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from chain import anchor_id_for
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import AnchorJob, ChainDeployment
+from trace_api.owned import get_owned
 
 ANCHOR_KINDS: dict[str, int] = {
     "codes": 1,
@@ -66,10 +67,7 @@ def enqueue_anchor(
 
 def get_job(*, session: Session, tenant_id: str, job_id: int) -> AnchorJob:
     """One of the tenant's anchor jobs; another tenant's is NotFound."""
-    job = session.get(AnchorJob, job_id)
-    if job is None or job.tenant_id != tenant_id:
-        raise NotFound(f"no anchor job {job_id}")
-    return job
+    return get_owned(session, AnchorJob, job_id, tenant_id=tenant_id, noun="anchor job")
 
 
 def job_for_subject(*, session: Session, tenant_id: str, kind: str, subject: str) -> AnchorJob:

@@ -15,8 +15,8 @@ from crypto import sm2
 from trace_api.audit.export import ExportFilters, export_bundle, filters_json
 from trace_api.audit.trees import LogTrees
 from trace_api.db import transaction
-from trace_api.errors import NotFound
 from trace_api.models import AuditExport, utcnow
+from trace_api.owned import get_owned
 
 _log = logging.getLogger(__name__)
 
@@ -104,10 +104,7 @@ class ExportRunner:
 
 def get_export(*, session: Session, tenant_id: str, export_id: str) -> AuditExport:
     """One of the tenant's exports; another tenant's is NotFound."""
-    record = session.get(AuditExport, export_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no audit export {export_id}")
-    return record
+    return get_owned(session, AuditExport, export_id, tenant_id=tenant_id, noun="audit export")
 
 
 def _sha256_file(path: Path) -> str:

@@ -10,6 +10,7 @@ from compliance.witness import RegisteredWitness, verify_cosignatures, verify_wi
 from trace_api.audit import log as audit_log
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import AuditCheckpoint, AuditCosignature, AuditWitness
+from trace_api.owned import get_owned
 
 
 def register_witness(
@@ -63,9 +64,7 @@ def add_cosignature(
 ) -> AuditCosignature:
     """Store a witness's signature over a checkpoint after checking it."""
     checkpoint = get_checkpoint(session=session, tenant_id=tenant_id, size=size)
-    witness = session.get(AuditWitness, witness_id)
-    if witness is None or witness.tenant_id != tenant_id:
-        raise NotFound(f"no witness {witness_id}")
+    witness = get_owned(session, AuditWitness, witness_id, tenant_id=tenant_id, noun="witness")
     registered = RegisteredWitness(
         id=witness.id,
         name=witness.name,

@@ -23,11 +23,11 @@ from trace_api.audit import log as audit_log
 from trace_api.channels import divisions
 from trace_api.channels import service as channel_service
 from trace_api.codes import service as codes_service
-from trace_api.codes.gs1 import gtin_check_digit
 from trace_api.cursors import decode_cursor, encode_cursor
 from trace_api.epcis import bulk, identifiers
-from trace_api.errors import InvalidInput, NotFound
+from trace_api.errors import InvalidInput
 from trace_api.models import Allocation, Batch, Code, CodeIssuance, Product, new_id, utcnow
+from trace_api.owned import get_owned
 from trace_api.tenancy import service as tenancy_service
 
 ALLOCATION_CREATED = "allocation.created"
@@ -37,7 +37,6 @@ ENTRY_ITEMS = 10_000  # targets per audit entry, so one entry stays a few hundre
 SHOWN = 1000  # a result lists its rows up to this many targets
 ANALYZE_AFTER = 10_000  # rows written in one call that make it a bulk load
 _ITEM_KEY = re.compile(re.escape(identifiers.CANONICAL_BASE) + r"/01/\d{14}/21/[^/?#]+")
-_SSCC_KEY = re.compile(re.escape(identifiers.CANONICAL_BASE) + r"/00/(\d{18})")
 _T = TypeVar("_T")
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
@@ -94,24 +93,14 @@ def item_key(gtin: str, serial: str) -> str:
     return f"{identifiers.CANONICAL_BASE}/01/{gtin}/21/{serial}"
 
 
-def sscc_key(code: str) -> str:
-    """The canonical key of a case or pallet; InvalidInput naming a wrong check digit."""
-    value = code.strip()
-    if value.isascii() and value.isdigit():
-        if len(value) != 18:
-            raise InvalidInput(f"an SSCC has 18 digits, got {len(value)}")
-        sscc = value
-    else:
-        match = _SSCC_KEY.fullmatch(identifiers.canonical(value))
-        if match is None:
-            raise InvalidInput(
-                "not a container: give an 18-digit SSCC, a /00/ Digital Link or an SSCC EPC URN"
-            )
-        sscc = match[1]
-    expected = gtin_check_digit(sscc[:17])
-    if int(sscc[17]) != expected:
-        raise InvalidInput(f"SSCC {sscc} has check digit {sscc[17]}, expected {expected}")
-    return f"{identifiers.CANONICAL_BASE}/00/{sscc}"
+def container_key(code: str) -> str:
+    """The canonical key of a case or pallet; InvalidInput says why ``code`` is not one."""
+    key = identifiers.sscc_key(code)
+    if key is None:
+        raise InvalidInput(
+            "not a container: give an 18-digit SSCC, a /00/ Digital Link or an SSCC EPC URN"
+        )
+    return key
 
 
 def item_keys(*, session: Session, tenant_id: str, codes: Sequence[str]) -> list[str]:
@@ -165,7 +154,7 @@ def container_keys(codes: Sequence[str]) -> list[str]:
     keys, invalid = [], []
     for code in codes:
         try:
-            keys.append(sscc_key(code))
+            keys.append(container_key(code))
         except InvalidInput as exc:
             invalid.append({"code": code, "reason": exc.detail})
     if invalid:
@@ -341,10 +330,7 @@ def batch_target(*, session: Session, tenant_id: str, batch_id: str) -> str:
 
 def get_allocation(*, session: Session, tenant_id: str, allocation_id: str) -> Allocation:
     """One of the tenant's allocations (current or replaced)."""
-    record = session.get(Allocation, allocation_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no allocation {allocation_id}")
-    return record
+    return get_owned(session, Allocation, allocation_id, tenant_id=tenant_id, noun="allocation")
 
 
 def list_allocations(

@@ -31,6 +31,7 @@ from trace_api.models import (
     Organisation,
     utcnow,
 )
+from trace_api.owned import get_owned
 from trace_api.tenancy import service as tenancy_service
 
 GROUP_PREFIX = "group:"
@@ -427,9 +428,7 @@ def revoke_cross_edge(
     *, session: Session, tenant_id: str, edge_id: str, actor: str
 ) -> ChannelCrossEdge:
     """Revoke a cross-edge (kept, with ``revoked_at``); revoking twice changes nothing."""
-    record = session.get(ChannelCrossEdge, edge_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no cross-edge {edge_id}")
+    record = get_owned(session, ChannelCrossEdge, edge_id, tenant_id=tenant_id, noun="cross-edge")
     if record.revoked_at is not None:
         return record
     record.revoked_at = utcnow()

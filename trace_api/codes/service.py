@@ -25,6 +25,7 @@ from trace_api.codes.errors import InvalidDigitalLink
 from trace_api.codes.gs1 import check_ai_value, normalise_gtin
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import Batch, Code, CodeIssuance, CodeState, Product, utcnow
+from trace_api.owned import get_owned
 from trace_api.tenancy import service as tenancy_service
 
 # GS1 link types a brand may set on a product (https://gs1.org/voc/, "gs1:" prefix).
@@ -156,10 +157,7 @@ def set_product_group(
 
 def get_product(*, session: Session, tenant_id: str, product_id: str) -> Product:
     """One of the tenant's products; another tenant's is NotFound."""
-    record = session.get(Product, product_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no product {product_id}")
-    return record
+    return get_owned(session, Product, product_id, tenant_id=tenant_id, noun="product")
 
 
 def list_products(*, session: Session, tenant_id: str) -> list[Product]:
@@ -223,10 +221,7 @@ def create_batch(
 
 def get_batch(*, session: Session, tenant_id: str, batch_id: str) -> Batch:
     """One of the tenant's batches; another tenant's is NotFound."""
-    record = session.get(Batch, batch_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no batch {batch_id}")
-    return record
+    return get_owned(session, Batch, batch_id, tenant_id=tenant_id, noun="batch")
 
 
 def list_batches(*, session: Session, tenant_id: str, product_id: str | None = None) -> list[Batch]:
@@ -306,10 +301,7 @@ def start_issuance(
 
 def get_issuance(*, session: Session, tenant_id: str, issuance_id: int) -> CodeIssuance:
     """One of the tenant's issuances; another tenant's is NotFound."""
-    record = session.get(CodeIssuance, issuance_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no code issuance {issuance_id}")
-    return record
+    return get_owned(session, CodeIssuance, issuance_id, tenant_id=tenant_id, noun="code issuance")
 
 
 def issuance_of_batch(*, session: Session, batch_id: str) -> CodeIssuance | None:

@@ -6,9 +6,10 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from trace_api.deps import SessionDep
 from trace_api.epcis import negotiation
@@ -26,6 +27,7 @@ from trace_api.tenancy.service import Principal
 
 READERS = ("admin", "operator", "compliance", "dealer")
 WRITERS = ("operator", "dealer")
+_Row = TypeVar("_Row")
 
 
 def _principal(request: Request, session: SessionDep) -> Principal:
@@ -116,6 +118,25 @@ def next_link(request: Request, token: str | None) -> dict[str, str]:
         return {}
     url = request.url.include_query_params(nextPageToken=token)
     return {"Link": f'<{url}>; rel="next"'}
+
+
+def listing(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    rows: Callable[..., tuple[list[_Row], str | None]],
+    out: Callable[[_Row], Any],
+) -> Response:
+    """One page of a tenant's ``rows`` (a service's lister, paged after a row's string key),
+    each shown by ``out``, linking the next page when there is one."""
+    found, last = rows(
+        session=session,
+        tenant_id=principal.tenant_id,
+        per_page=per_page(request),
+        after=decode_cursor(request.query_params.get("nextPageToken")),
+    )
+    token = encode_cursor(last) if last else None
+    return answer([out(r) for r in found], headers=next_link(request, token))
 
 
 def encode_cursor(value: str) -> str:

@@ -25,10 +25,13 @@ import biip
 from epcpy.utils.parsers import epc_pure_identity_to_gs1_element_string
 
 from trace_api.codes.gs1 import gtin_check_digit
+from trace_api.errors import InvalidInput
 
 CANONICAL_BASE = "https://id.gs1.org"
 _URN_SGTIN = re.compile(r"urn:epc:(?:id|idpat):sgtin:(\d{6,12})\.(\d{1,7})\.(.+)")
 _URN_SSCC = re.compile(r"urn:epc:(?:id|idpat):sscc:(\d{6,12})\.(\d+|\*)")
+_SSCC_DIGITS = re.compile(r"[0-9]{18}")  # ASCII only: \d also matches other scripts
+_SSCC_KEY = re.compile(re.escape(CANONICAL_BASE) + r"/00/([0-9]{18})")
 _URN_CLASS_LGTIN = re.compile(r"urn:epc:class:lgtin:(\d{6,12})\.(\d{1,7})\.(.+)")
 # The AIs whose values identify a thing (GS1 Digital Link primary keys with the qualifiers
 # that belong to the identity: 21 for an instance of a GTIN, 10 for a lot-level class).
@@ -113,6 +116,25 @@ def canonical(uri: str) -> str:
     if text.startswith(("http://", "https://")) and re.search(r"/(0[01]|\d{3,4})/", text):
         return _from_digital_link(text) or text
     return text
+
+
+def sscc_key(text: str) -> str | None:
+    """The key of an SSCC given as 18 digits, an SSCC EPC URN or a ``/00/`` Digital Link.
+
+    None when ``text`` is none of these, so a caller can try item forms; InvalidInput when
+    it is one with a wrong check digit.
+    """
+    value = text.strip()
+    if _SSCC_DIGITS.fullmatch(value):
+        sscc = value
+    elif m := _SSCC_KEY.fullmatch(canonical(value)):
+        sscc = m[1]
+    else:
+        return None
+    expected = _check_digit(sscc[:17])
+    if sscc[17] != expected:
+        raise InvalidInput(f"SSCC {sscc} has check digit {sscc[17]}, expected {expected}")
+    return _dl(("00", sscc))
 
 
 def match_for(pattern: str) -> Match:

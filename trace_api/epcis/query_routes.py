@@ -4,8 +4,9 @@ for registering the GLNs that stand for an organisation (/v1/epcis/parties)."""
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from trace_api.deps import AdminKey, CurrentKey, SessionDep
 from trace_api.epcis import documents, service, subscriptions
@@ -14,10 +15,9 @@ from trace_api.epcis.http import (
     Body,
     Reader,
     answer,
-    decode_cursor,
     discovery,
-    encode_cursor,
     json_body,
+    listing,
     next_link,
     per_page,
     query_params,
@@ -25,6 +25,7 @@ from trace_api.epcis.http import (
     viewer,
 )
 from trace_api.epcis.schemas import PartyCreate, PartyOut
+from trace_api.models import EpcisQuery, EpcisSubscription
 
 router = APIRouter(prefix="/epcis/queries", tags=["epcis"])
 parties_router = APIRouter(prefix="/v1/epcis", tags=["epcis"])
@@ -51,16 +52,25 @@ def discover_queries(principal: Reader) -> Response:
     return discovery("OPTIONS, GET, POST")
 
 
+def _named_query(name: str, principal: Reader, session: SessionDep) -> EpcisQuery:
+    return service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+
+
+NamedQuery = Annotated[EpcisQuery, Depends(_named_query)]
+
+
+def _subscription(
+    subscription_id: str, record: NamedQuery, session: SessionDep
+) -> EpcisSubscription:
+    return subscriptions.get(session=session, query=record, subscription_id=subscription_id)
+
+
+Subscription = Annotated[EpcisSubscription, Depends(_subscription)]
+
+
 @router.get("")
 def queries(request: Request, principal: Reader, session: SessionDep) -> Response:
-    records, last = service.list_queries(
-        session=session,
-        tenant_id=principal.tenant_id,
-        per_page=per_page(request),
-        after=decode_cursor(request.query_params.get("nextPageToken")),
-    )
-    token = encode_cursor(last) if last else None
-    return answer([service.query_out(r) for r in records], headers=next_link(request, token))
+    return listing(request, principal, session, service.list_queries, service.query_out)
 
 
 @router.post("")
@@ -79,20 +89,17 @@ def create_query(request: Request, body: Body, principal: Reader, session: Sessi
 
 
 @router.get("/{name}")
-def query(name: str, principal: Reader, session: SessionDep) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+def query(record: NamedQuery) -> Response:
     return answer([service.query_out(record)])  # GS1's schema: an array of one definition
 
 
 @router.options("/{name}")
-def discover_query(name: str, principal: Reader, session: SessionDep) -> Response:
-    service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+def discover_query(record: NamedQuery) -> Response:
     return discovery("OPTIONS, GET, DELETE")
 
 
 @router.delete("/{name}")
-def delete_query(name: str, principal: Reader, session: SessionDep) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+def delete_query(name: str, record: NamedQuery, principal: Reader, session: SessionDep) -> Response:
     if principal.role not in ("admin", "operator") and record.created_by != principal.key_id:
         raise EpcisForbidden("only admins, operators and the key that made it delete a query")
     service.delete_query(
@@ -102,14 +109,14 @@ def delete_query(name: str, principal: Reader, session: SessionDep) -> Response:
 
 
 @router.options("/{name}/events")
-def discover_query_events(name: str, principal: Reader, session: SessionDep) -> Response:
-    service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+def discover_query_events(record: NamedQuery) -> Response:
     return discovery("OPTIONS, GET")
 
 
 @router.get("/{name}/events")
-def query_events(name: str, request: Request, principal: Reader, session: SessionDep) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+def query_events(
+    request: Request, record: NamedQuery, principal: Reader, session: SessionDep
+) -> Response:
     unknown = set(query_params(request)) - _SUBSCRIPTION_CONTROLS - {"perPage", "nextPageToken"}
     if unknown:
         raise EpcisValidationError(
@@ -128,23 +135,25 @@ def query_events(name: str, request: Request, principal: Reader, session: Sessio
 
 
 @router.options("/{name}/subscriptions")
-def discover_subscriptions(name: str, principal: Reader, session: SessionDep) -> Response:
-    service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+def discover_subscriptions(record: NamedQuery) -> Response:
     return discovery("OPTIONS, GET, POST")
 
 
 @router.get("/{name}/subscriptions")
-def list_subscriptions(name: str, principal: Reader, session: SessionDep) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
+def list_subscriptions(name: str, record: NamedQuery, session: SessionDep) -> Response:
     listed = subscriptions.list_for(session=session, query=record)
     return answer([subscriptions.out(session, s, name) for s in listed])
 
 
 @router.post("/{name}/subscriptions")
 def subscribe(
-    name: str, request: Request, body: Body, principal: Reader, session: SessionDep
+    name: str,
+    request: Request,
+    body: Body,
+    record: NamedQuery,
+    principal: Reader,
+    session: SessionDep,
 ) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
     created = subscriptions.create(
         session=session,
         query=record,
@@ -160,29 +169,17 @@ def subscribe(
 
 
 @router.options("/{name}/subscriptions/{subscription_id}")
-def discover_subscription(
-    name: str, subscription_id: str, principal: Reader, session: SessionDep
-) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
-    subscriptions.get(session=session, query=record, subscription_id=subscription_id)
+def discover_subscription(found: Subscription) -> Response:
     return discovery("OPTIONS, GET, DELETE")
 
 
 @router.get("/{name}/subscriptions/{subscription_id}")
-def subscription(
-    name: str, subscription_id: str, principal: Reader, session: SessionDep
-) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
-    found = subscriptions.get(session=session, query=record, subscription_id=subscription_id)
+def subscription(name: str, found: Subscription, session: SessionDep) -> Response:
     return answer(subscriptions.out(session, found, name))
 
 
 @router.delete("/{name}/subscriptions/{subscription_id}")
-def unsubscribe(
-    name: str, subscription_id: str, principal: Reader, session: SessionDep
-) -> Response:
-    record = service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
-    found = subscriptions.get(session=session, query=record, subscription_id=subscription_id)
+def unsubscribe(found: Subscription, principal: Reader, session: SessionDep) -> Response:
     if principal.role not in ("admin", "operator") and found.created_by != principal.key_id:
         raise EpcisForbidden("only admins, operators and the subscriber end a subscription")
     subscriptions.delete(session=session, record=found, actor=principal.key_id)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,13 +30,14 @@ from trace_api.epcis.http import (
     discovery,
     encode_cursor,
     json_body,
+    listing,
     next_link,
     per_page,
     query_params,
     settings_of,
     viewer,
 )
-from trace_api.epcis.query import Viewer
+from trace_api.epcis.query import Page, Viewer
 from trace_api.models import EpcisCaptureJob, EpcisCustody, EpcisEvent, EpcisEventEpc
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
@@ -179,25 +180,23 @@ def _capture_later(
 
 @router.get("/capture")
 def capture_jobs(request: Request, principal: Reader, session: SessionDep) -> Response:
-    jobs, last = service.list_jobs(
-        session=session,
-        tenant_id=principal.tenant_id,
-        per_page=per_page(request),
-        after=decode_cursor(request.query_params.get("nextPageToken")),
-    )
-    token = encode_cursor(last) if last else None
-    return answer([service.job_out(j) for j in jobs], headers=next_link(request, token))
+    return listing(request, principal, session, service.list_jobs, service.job_out)
+
+
+def _capture_job(capture_id: str, principal: Reader, session: SessionDep) -> EpcisCaptureJob:
+    return service.get_job(session=session, tenant_id=principal.tenant_id, capture_id=capture_id)
+
+
+CaptureJob = Annotated[EpcisCaptureJob, Depends(_capture_job)]
 
 
 @router.options("/capture/{capture_id}")
-def discover_capture_job(capture_id: str, principal: Reader, session: SessionDep) -> Response:
-    service.get_job(session=session, tenant_id=principal.tenant_id, capture_id=capture_id)
+def discover_capture_job(job: CaptureJob) -> Response:
     return discovery("OPTIONS, GET")
 
 
 @router.get("/capture/{capture_id}")
-def capture_job(capture_id: str, principal: Reader, session: SessionDep) -> Response:
-    job = service.get_job(session=session, tenant_id=principal.tenant_id, capture_id=capture_id)
+def capture_job(job: CaptureJob) -> Response:
     return answer(service.job_out(job))
 
 
@@ -244,15 +243,20 @@ def capture_one(request: Request, body: Body, principal: Writer, session: Sessio
     return answer(documents.event_out(row), 201, {"Location": location})
 
 
+def _event(event_id: str, principal: Reader, session: SessionDep) -> Page:
+    return service.get_event(session=session, viewer=viewer(principal), event_id=event_id)
+
+
+Event = Annotated[Page, Depends(_event)]
+
+
 @router.options("/events/{event_id:path}")
-def discover_event(event_id: str, principal: Reader, session: SessionDep) -> Response:
-    service.get_event(session=session, viewer=viewer(principal), event_id=event_id)
+def discover_event(page: Event) -> Response:
     return discovery("OPTIONS, GET")
 
 
 @router.get("/events/{event_id:path}")
-def event(event_id: str, principal: Reader, session: SessionDep) -> Response:
-    page = service.get_event(session=session, viewer=viewer(principal), event_id=event_id)
+def event(page: Event) -> Response:
     return answer(documents.query_document(page.rows, page.bodies))
 
 
@@ -367,16 +371,16 @@ def _register(resource: str, parameter: str) -> None:
     def events_of(value: str, request: Request, principal: Reader, session: SessionDep) -> Response:
         return _events_page(request, principal, session, fixed={parameter: [value]})
 
-    @router.options(f"/{resource}/{{value:path}}")
-    def discover_member(value: str, principal: Reader, session: SessionDep) -> Response:
+    def known(value: str, principal: Reader, session: SessionDep) -> None:
         if not _known(session, viewer(principal), resource, value):
             raise NoSuchResource(f"no {resource} member {value}")
+
+    @router.options(f"/{resource}/{{value:path}}", dependencies=[Depends(known)])
+    def discover_member() -> Response:
         return discovery("OPTIONS, GET")
 
-    @router.get(f"/{resource}/{{value:path}}")
-    def member(value: str, principal: Reader, session: SessionDep) -> Response:
-        if not _known(session, viewer(principal), resource, value):
-            raise NoSuchResource(f"no {resource} member {value}")
+    @router.get(f"/{resource}/{{value:path}}", dependencies=[Depends(known)])
+    def member() -> Response:
         return answer(documents.collection(["events"]))
 
 

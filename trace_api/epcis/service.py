@@ -27,7 +27,7 @@ from trace_api.epcis.errors import (
 )
 from trace_api.epcis.events import format_time
 from trace_api.epcis.query import Page, Viewer
-from trace_api.errors import InvalidInput, NotFound
+from trace_api.errors import InvalidInput
 from trace_api.models import (
     EpcisCaptureJob,
     EpcisEvent,
@@ -35,8 +35,9 @@ from trace_api.models import (
     EpcisQuery,
     EpcisSubscription,
     EpcisSubscriptionBacklog,
-    Organisation,
 )
+from trace_api.owned import get_owned
+from trace_api.tenancy import service as tenancy_service
 
 DEFAULT_PER_PAGE = 30  # GS1's default for perPage
 
@@ -135,10 +136,14 @@ def job_out(job: EpcisCaptureJob) -> dict[str, Any]:
 
 def get_job(*, session: Session, tenant_id: str, capture_id: str) -> EpcisCaptureJob:
     """One of the tenant's capture jobs; another tenant's is not found."""
-    job = session.get(EpcisCaptureJob, capture_id)
-    if job is None or job.tenant_id != tenant_id:
-        raise NoSuchResource(f"no capture job {capture_id}")
-    return job
+    return get_owned(
+        session,
+        EpcisCaptureJob,
+        capture_id,
+        tenant_id=tenant_id,
+        noun="capture job",
+        missing=NoSuchResource,
+    )
 
 
 def list_jobs(
@@ -293,9 +298,9 @@ def register_party(
     *, session: Session, tenant_id: str, organisation_id: str, identifier: str, actor: str
 ) -> EpcisPartyIdentifier:
     """Say that a GLN (party or location, URN or Digital Link) stands for an organisation."""
-    org = session.get(Organisation, organisation_id)
-    if org is None or org.tenant_id != tenant_id:
-        raise NotFound(f"no organisation {organisation_id}")
+    org = tenancy_service.get_organisation(
+        session=session, tenant_id=tenant_id, organisation_id=organisation_id
+    )
     key = identifiers.canonical(identifier)
     if not key.startswith(identifiers.CANONICAL_BASE + "/41"):
         raise InvalidInput(

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from crypto.errors import InvalidSerial
 from crypto.serials import validate_serial
-from trace_api.codes.gs1 import gtin_check_digit
 from trace_api.epcis import identifiers
 from trace_api.errors import InvalidInput
 from trace_api.models import Batch, Code, CodeIssuance, Product
@@ -24,23 +23,6 @@ from trace_api.movements.channel_view import chunks
 from trace_api.movements.steps import ITEM_PREFIX, SSCC_PREFIX
 
 _DIGITS18 = re.compile(r"[0-9]{18}")  # ASCII only: \d also matches other scripts
-
-
-def _check_digit(payload: str) -> str:
-    return str(gtin_check_digit(payload))
-
-
-def sscc_key(text: str) -> str | None:
-    """The key of an SSCC given as 18 digits (check digit checked), URN or Digital Link."""
-    value = text.strip()
-    if _DIGITS18.fullmatch(value):
-        if _check_digit(value[:-1]) != value[-1]:
-            raise InvalidInput(
-                f"{value}: the SSCC check digit should be {_check_digit(value[:-1])}"
-            )
-        return SSCC_PREFIX + value
-    key = identifiers.canonical(value)
-    return key if key.startswith(SSCC_PREFIX) else None
 
 
 def _uri_key(text: str) -> str | None:
@@ -66,7 +48,7 @@ def keys_of(
         if not value:
             raise InvalidInput(f"{what}[{position}] is empty")
         if _DIGITS18.fullmatch(value):
-            keys.append(sscc_key(value))
+            keys.append(identifiers.sscc_key(value))
         elif value.startswith(("urn:", "http://", "https://")):
             key = _uri_key(value)
             if key is None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace_api.channels import divisions
+from trace_api.epcis import identifiers
 from trace_api.epcis import service as epcis_service
 from trace_api.epcis.capture import Capturer
 from trace_api.epcis.custody import ORG_URN
@@ -26,6 +27,7 @@ from trace_api.models import DiversionAlert, EpcisEvent, EpcisPartyIdentifier, O
 from trace_api.movements import codes as item_codes
 from trace_api.movements.steps import TC_NAMESPACE
 from trace_api.settings import Settings
+from trace_api.tenancy import service as tenancy_service
 from trace_api.tenancy.service import Principal
 
 ACTIONS = ("ship", "receive", "sell", "pack", "unpack")
@@ -125,10 +127,12 @@ def scan(
 
 
 def _organisation(session: Session, tenant_id: str, org_id: str, what: str) -> Organisation:
-    record = session.get(Organisation, org_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"{what}: no organisation {org_id}")
-    return record
+    try:
+        return tenancy_service.get_organisation(
+            session=session, tenant_id=tenant_id, organisation_id=org_id
+        )
+    except NotFound as missing:
+        raise NotFound(f"{what}: {missing.detail}") from None
 
 
 def _acting_organisation(session: Session, principal: Principal, call: ScanCall) -> str:
@@ -209,7 +213,7 @@ def _event(session: Session, tenant_id: str, actor: str, call: ScanCall) -> dict
     else:
         if call.parent is None:
             raise InvalidInput(f"'{call.action}' needs 'parent': the case or pallet SSCC")
-        parent = item_codes.sscc_key(call.parent)
+        parent = identifiers.sscc_key(call.parent)
         if parent is None:
             raise InvalidInput(f"parent ({call.parent}) is not an SSCC")
         if parent in keys:

@@ -18,8 +18,9 @@ from stdnum.exceptions import ValidationError as NumberInvalid
 
 from crypto import envelope, sm4
 from trace_api.audit import log as audit_log
-from trace_api.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from trace_api.errors import Conflict, InvalidInput, Unauthenticated
 from trace_api.models import ApiKey, Organisation, Tenant, TenantKey, utcnow
+from trace_api.owned import get_owned
 
 KEY_PREFIX = "trk"
 ROLES = ("admin", "operator", "dealer", "compliance")
@@ -105,9 +106,7 @@ def shred_data_key(
     *, session: Session, tenant_id: str, key_id: str, actor: str = audit_log.SYSTEM
 ) -> TenantKey:
     """Destroy a data key for good: its wrapped copy is deleted and its data unreadable."""
-    record = session.get(TenantKey, key_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no data key {key_id}")
+    record = get_owned(session, TenantKey, key_id, tenant_id=tenant_id, noun="data key")
     if record.status == "shredded":
         return record
     record.wrapped = None
@@ -200,10 +199,7 @@ def list_api_keys(*, session: Session, tenant_id: str) -> list[ApiKey]:
 
 def get_api_key(*, session: Session, tenant_id: str, key_id: str) -> ApiKey:
     """One of the tenant's keys; another tenant's key is NotFound, never Forbidden."""
-    record = session.get(ApiKey, key_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no API key {key_id}")
-    return record
+    return get_owned(session, ApiKey, key_id, tenant_id=tenant_id, noun="API key")
 
 
 def revoke_api_key(
@@ -284,10 +280,9 @@ def create_organisation(
 
 def get_organisation(*, session: Session, tenant_id: str, organisation_id: str) -> Organisation:
     """One of the tenant's organisations; another tenant's is NotFound."""
-    record = session.get(Organisation, organisation_id)
-    if record is None or record.tenant_id != tenant_id:
-        raise NotFound(f"no organisation {organisation_id}")
-    return record
+    return get_owned(
+        session, Organisation, organisation_id, tenant_id=tenant_id, noun="organisation"
+    )
 
 
 def list_organisations(*, session: Session, tenant_id: str) -> list[Organisation]:
