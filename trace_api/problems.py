@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -17,7 +18,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from trace_api.errors import ServiceError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_URI_SAFE = ":/?#[]@!$&'()*+,;=%~"  # what may stay as it is in an absolute URI
 _log = logging.getLogger(__name__)
 
 _HTTP_SLUGS = {
@@ -64,6 +64,29 @@ def problem_response(
     )
 
 
+_STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_PATH_SAFE = "/:@!$&'()*+,;=%~"  # RFC 3986 pchar and "/"; "%" only where it starts an escape
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
+def absolute_uri(url: str) -> str:
+    """``url`` as a valid absolute URI (what an EPCIS problem's ``instance`` must be).
+
+    Each part is percent-encoded with what RFC 3986 allows in it, and a ``%`` that starts
+    no escape (a path that held ``%25`` arrives decoded as ``%``) becomes ``%25``.
+    """
+    parts = urlsplit(_STRAY_PERCENT.sub("%25", url))
+    return urlunsplit(
+        (
+            parts.scheme,
+            parts.netloc,
+            quote(parts.path, safe=_PATH_SAFE),
+            quote(parts.query, safe=_QUERY_SAFE),
+            quote(parts.fragment, safe=_QUERY_SAFE),
+        )
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error the app can raise to problem+json."""
 
@@ -72,7 +95,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         # An error with its own type URI (the EPCIS binding's `epcisException:...`) also
         # names the absolute request URL as instance, as that binding's schema asks.
         type_uri: str | None = getattr(exc, "type_uri", None)
-        instance = quote(str(request.url), safe=_URI_SAFE) if type_uri else request.url.path
+        instance = absolute_uri(str(request.url)) if type_uri else request.url.path
         response = problem_response(
             exc.status, exc.slug, exc.title, exc.detail, instance, type_uri, **exc.extra
         )
@@ -112,10 +135,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, slug, title, str(exc.detail), request.url.path)
 
     @app.exception_handler(DataError)
-    async def _unstorable(request: Request, exc: DataError) -> JSONResponse:
+    @app.exception_handler(OverflowError)
+    async def _unstorable(request: Request, exc: DataError | OverflowError) -> JSONResponse:
         # The database refused a value the request carried (PostgreSQL: a NUL character in
-        # text, an integer beyond bigint); the transaction was rolled back.
-        _log.info("refused value on %s: %s", request.url.path, exc.orig)
+        # text, an integer beyond bigint; SQLite's driver: an integer beyond 64 bits, as an
+        # OverflowError); the transaction was rolled back.
+        _log.info("refused value on %s: %s", request.url.path, getattr(exc, "orig", exc))
         return problem_response(
             422,
             "invalid-input",
@@ -146,13 +171,20 @@ class RefuseNul:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
-            response = problem_response(
-                400,
-                "bad-request",
-                "Bad request",
-                "the path or query string holds a NUL character",
-                scope["path"].replace("\x00", "%00"),
-            )
+            detail = "the path or query string holds a NUL character"
+            if scope["path"].startswith("/epcis"):  # in the binding's own terms
+                response = problem_response(
+                    400,
+                    "epcis-validation",
+                    "Invalid request",
+                    detail,
+                    absolute_uri(str(Request(scope).url)),
+                    "epcisException:ValidationException",  # the one every 400 there allows
+                )
+            else:
+                response = problem_response(
+                    400, "bad-request", "Bad request", detail, scope["path"].replace("\x00", "%00")
+                )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -87,3 +87,18 @@ def test_unknown_route_is_problem_json(client: TestClient) -> None:
     response = client.get("/v1/nothing-here")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_ids_beyond_64_bits_are_422_on_both_databases(
+    client: TestClient, tenant: TenantKeys
+) -> None:
+    # SQLite's driver raises OverflowError, PostgreSQL a DataError: both are bad input.
+    for path in (
+        "/v1/anchor-jobs/9223372036854775808",
+        "/v1/audit/checkpoints/25492821724205982735788577011376586752",
+        "/v1/code-issuances/9223372036854775808",
+    ):
+        response = client.get(path, headers=tenant.auth("admin"))
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["type"] == "/problems/invalid-input"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
@@ -85,7 +86,7 @@ def create_query(request: Request, body: Body, principal: Reader, session: Sessi
         definition=document.get("query"),
         actor=principal.key_id,
     )
-    return answer(None, 201, {"Location": f"/epcis/queries/{record.name}"})
+    return answer(None, 201, {"Location": f"/epcis/queries/{quote(record.name, safe='')}"})
 
 
 @router.get("/{name}")
@@ -163,7 +164,8 @@ def subscribe(
         allow_private=settings_of(request).epcis_webhook_allow_private,
     )
     location = (
-        f"{str(request.base_url).rstrip('/')}/epcis/queries/{name}/subscriptions/{created.id}"
+        f"{str(request.base_url).rstrip('/')}/epcis/queries/{quote(name, safe='')}"
+        f"/subscriptions/{quote(str(created.id), safe='')}"
     )
     return answer(subscriptions.out(session, created, name), 201, {"Location": location})
 
