@@ -8,19 +8,17 @@ with a status equal to the response's). /epcis is fuzzed against GS1's own docum
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from fixtures.app import TenantKeys
+from fixtures.fuzz import fuzz
 
-EXAMPLES = int(os.environ.get("TRACE_SCHEMATHESIS_EXAMPLES", "30"))
 # Answers that are not JSON by design: label files, QR images, the scan page, redirects.
 NOT_JSON_PROBLEMS: set[int] = {301, 302, 303, 307, 308}
 
@@ -84,40 +82,10 @@ def test_no_input_gets_a_server_error_and_client_errors_are_problems(
     headers = seeded.auth(role) if role else {}
     operations = _operations(app)
     assert len(operations) >= 60
-    failures: list[str] = []
-    calls = 0
-    for operation in operations:
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def run(case: Any) -> None:
-            nonlocal calls
-            case.headers = {**(case.headers or {}), **headers}
-            calls += 1
-            response = None
-            try:
-                response = case.call()
-                case.validate_response(response, checks=[not_a_server_error])
-                _problems_for_client_errors(response, case)
-            except Exception as exc:  # collect them all, then report
-                status = response.status_code if response is not None else "raised"
-                failures.append(
-                    f"{case.method.upper()} {case.path} {case.path_parameters} "
-                    f"{case.query} {str(case.body)[:200]} -> {status}: {exc!r}"[:900]
-                    + (f"\n{response.text[:300]}" if response is not None else "")
-                )
-                raise
+    def check(case: Any, response: Any) -> None:
+        case.validate_response(response, checks=[not_a_server_error])
+        _problems_for_client_errors(response, case)
 
-        try:
-            run()
-        except (Exception, BaseExceptionGroup) as exc:
-            if not failures or operation.path not in failures[-1]:
-                failures.append(f"{operation.method.upper()} {operation.path}: {exc!r}"[:800])
-    assert calls >= len(operations) * min(EXAMPLES, 5), (calls, failures[:3])
+    failures = fuzz(operations, headers, check)
     assert not failures, "\n\n".join(failures) + f"\n\n({len(failures)} failures)"

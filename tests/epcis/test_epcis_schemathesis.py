@@ -8,7 +8,6 @@ status code, content type, headers and body schema.
 from __future__ import annotations
 
 import json
-import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,8 +18,6 @@ from epcis_openapi import gs1_openapi
 from epcis_support import CONFORMANCE, capture, load
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -30,12 +27,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fixtures.app import TenantKeys
+from fixtures.fuzz import fuzz
 from trace_api.problems import absolute_uri
 
 # Operations of the document we do not serve: WebSocket subscriptions are answered as a
 # plain results page, and an optional endpoint of the binding.
 NOT_SERVED: set[tuple[str, str]] = set()
-EXAMPLES = int(os.environ.get("TRACE_SCHEMATHESIS_EXAMPLES", "30"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -114,48 +111,14 @@ def test_gs1_openapi_document_holds_for_every_operation(
     schema = schemathesis.openapi.from_dict(gs1_openapi())
     schema.app = app
     headers = seeded.auth("operator")
-    failures: list[str] = []
     operations = _operations(schema)
     assert len(operations) >= 60
-    calls = 0
 
-    for operation in operations:
+    def check(case: Any, response: Any) -> None:
+        _read_generously(case, response)
+        case.validate_response(response, checks=CHECKS)
 
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            database=None,
-            derandomize=True,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(case=operation.as_strategy())
-        def run(case: Any) -> None:
-            nonlocal calls
-            case.headers = {**(case.headers or {}), **headers}
-            calls += 1
-            response = None
-            try:
-                response = case.call()
-                _read_generously(case, response)
-                case.validate_response(response, checks=CHECKS)
-            except Exception as exc:  # collect them all, then report
-                status = response.status_code if response is not None else "raised"
-                failures.append(
-                    f"{case.method.upper()} {case.path} -> {status}: {str(exc)[:1500]}"
-                    + (f"\n{response.text[:300]}" if response is not None else "")
-                )
-                raise
-
-        try:
-            run()
-        except Unsatisfiable:
-            continue  # schemathesis found no request it could build for this operation
-        except (Exception, BaseExceptionGroup) as exc:
-            if not failures or operation.path not in failures[-1]:
-                failures.append(f"{operation.method.upper()} {operation.path}: {exc!r}"[:800])
-    # Hypothesis refuses some test functions outright (a default argument, say): then no
-    # request is made at all, and only this count can tell.
-    assert calls >= len(operations) * min(EXAMPLES, 5), (calls, failures[:3])
+    failures = fuzz(operations, headers, check)
     assert not failures, "\n\n".join(failures) + f"\n\n({len(failures)} failures)"
 
 
