@@ -12,7 +12,7 @@ from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
 from trace_api.deps import SessionDep
-from trace_api.epcis import negotiation
+from trace_api.epcis import documents, negotiation, service
 from trace_api.epcis.errors import (
     EpcisForbidden,
     EpcisUnauthenticated,
@@ -169,3 +169,24 @@ def discovery(allow: str, extra: dict[str, str] | None = None) -> Response:
     return Response(
         status_code=204, headers={**negotiation.discovery_headers(allow), **(extra or {})}
     )
+
+
+def events_page(
+    request: Request,
+    principal: Any,
+    session: Session,
+    fixed: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    query_name: str = "SimpleEventQuery",
+) -> Response:
+    """A page of events as an EPCISQueryDocument, with its ``Link`` to the next page."""
+    page = service.query_events(
+        session=session,
+        viewer=viewer(principal),
+        params=query_params(request) if params is None else params,
+        fixed=fixed,
+        per_page=per_page(request),
+        token=request.query_params.get("nextPageToken"),
+    )
+    document = documents.query_document(page.rows, page.bodies, query_name=query_name)
+    return answer(document, headers=next_link(request, page.next_token))

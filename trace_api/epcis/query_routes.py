@@ -10,17 +10,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from trace_api.deps import AdminKey, CurrentKey, SessionDep
-from trace_api.epcis import documents, service, subscriptions
+from trace_api.epcis import service, subscriptions
 from trace_api.epcis.errors import EpcisForbidden, EpcisValidationError
 from trace_api.epcis.http import (
     Body,
     Reader,
     answer,
     discovery,
+    events_page,
     json_body,
     listing,
-    next_link,
-    per_page,
     query_params,
     settings_of,
     viewer,
@@ -123,16 +122,9 @@ def query_events(
         raise EpcisValidationError(
             f"{sorted(unknown)[0]}: a named query's parameters are fixed when it is created"
         )
-    page = service.query_events(
-        session=session,
-        viewer=viewer(principal),
-        params=json.loads(record.query),
-        fixed={},
-        per_page=per_page(request),
-        token=request.query_params.get("nextPageToken"),
+    return events_page(
+        request, principal, session, params=json.loads(record.query), query_name=record.name
     )
-    document = documents.query_document(page.rows, page.bodies, query_name=record.name)
-    return answer(document, headers=next_link(request, page.next_token))
 
 
 @router.options("/{name}/subscriptions")

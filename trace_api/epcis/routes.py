@@ -29,11 +29,11 @@ from trace_api.epcis.http import (
     decode_cursor,
     discovery,
     encode_cursor,
+    events_page,
     json_body,
     listing,
     next_link,
     per_page,
-    query_params,
     settings_of,
     viewer,
 )
@@ -203,26 +203,6 @@ def capture_job(job: CaptureJob) -> Response:
 # -- events ---------------------------------------------------------------------------------
 
 
-def _events_page(
-    request: Request,
-    principal: Any,
-    session: Session,
-    fixed: dict[str, Any] | None = None,
-    params: dict[str, Any] | None = None,
-    query_name: str = "SimpleEventQuery",
-) -> Response:
-    page = service.query_events(
-        session=session,
-        viewer=viewer(principal),
-        params=query_params(request) if params is None else params,
-        fixed=fixed,
-        per_page=per_page(request),
-        token=request.query_params.get("nextPageToken"),
-    )
-    document = documents.query_document(page.rows, page.bodies, query_name=query_name)
-    return answer(document, headers=next_link(request, page.next_token))
-
-
 @router.options("/events")
 def discover_events(principal: Reader) -> Response:
     return discovery("OPTIONS, GET, POST")
@@ -230,7 +210,7 @@ def discover_events(principal: Reader) -> Response:
 
 @router.get("/events")
 def events(request: Request, principal: Reader, session: SessionDep) -> Response:
-    return _events_page(request, principal, session)
+    return events_page(request, principal, session)
 
 
 @router.post("/events")
@@ -369,7 +349,7 @@ def _register(resource: str, parameter: str) -> None:
 
     @router.get(f"/{resource}/{{value:path}}/events")
     def events_of(value: str, request: Request, principal: Reader, session: SessionDep) -> Response:
-        return _events_page(request, principal, session, fixed={parameter: [value]})
+        return events_page(request, principal, session, fixed={parameter: [value]})
 
     def known(value: str, principal: Reader, session: SessionDep) -> None:
         if not _known(session, viewer(principal), resource, value):
