@@ -19,9 +19,6 @@ from schemathesis.checks import not_a_server_error
 from fixtures.app import TenantKeys
 from fixtures.fuzz import fuzz
 
-# Answers that are not JSON by design: label files, QR images, the scan page, redirects.
-NOT_JSON_PROBLEMS: set[int] = {301, 302, 303, 307, 308}
-
 
 def _problems_for_client_errors(response: Any, case: Any) -> None:
     status = response.status_code

@@ -226,6 +226,33 @@ HANGZHOU_FENCE = {
 }
 
 
+def _fenced_dealer(channel: Channel, name: str, parent: str) -> str:
+    """A new dealer under ``parent`` whose only territory is the Hangzhou geofence."""
+    admin = channel.auth("admin")
+    created = channel.client.post(
+        "/v1/organisations",
+        json={"name": name, "kind": "dealer", "parent_id": channel.orgs[parent]},
+        headers=admin,
+    )
+    fenced: str = created.json()["id"]
+    channel.client.post(
+        f"/v1/organisations/{fenced}/geofences",
+        json={"name": "Hangzhou", "geojson": HANGZHOU_FENCE},
+        headers=admin,
+    )
+    return fenced
+
+
+def _deliver(channel: Channel, sender: str, fenced: str) -> None:
+    """``sender`` ships item 0 to ``fenced``, which receives it."""
+    channel.scan(sender, "ship", codes=[channel.serial(0)], to=fenced)
+    channel.client.post(
+        "/v1/scans/receive",
+        json={"codes": [channel.serial(0)], "from": fenced},
+        headers=channel.auth("operator"),
+    )
+
+
 @pytest.mark.parametrize(
     "where",
     [{"lat": 39.9042, "lon": 116.4074}, {"lat": 39.9042, "lon": 116.4074, "division": "110101"}],
@@ -233,26 +260,13 @@ HANGZHOU_FENCE = {
 def test_a_party_fenced_by_a_geofence_only_is_caught_selling_outside_it(
     channel: Channel, where: dict[str, object]
 ) -> None:
-    admin, operator = channel.auth("admin"), channel.auth("operator")
-    created = channel.client.post(
-        "/v1/organisations",
-        json={"name": "fenced", "kind": "dealer", "parent_id": channel.orgs["brand"]},
-        headers=admin,
-    )
-    fenced = created.json()["id"]
-    channel.client.post(
-        f"/v1/organisations/{fenced}/geofences",
-        json={"name": "Hangzhou", "geojson": HANGZHOU_FENCE},
-        headers=admin,
-    )
+    operator = channel.auth("operator")
+    fenced = _fenced_dealer(channel, "fenced", "brand")
     channel.client.post(
         "/v1/allocations", json={"organisation_id": fenced, "items": [channel.serial(0)]},
         headers=operator,
     )  # fmt: skip
-    channel.scan("brand", "ship", codes=[channel.serial(0)], to=fenced)
-    channel.client.post(
-        "/v1/scans/receive", json={"codes": [channel.serial(0)], "from": fenced}, headers=operator
-    )
+    _deliver(channel, "brand", fenced)
     at_home = channel.client.post(
         "/v1/scans/sell",
         json={"codes": [channel.serial(1)], "from": fenced, "lat": 30.27, "lon": 120.15},
@@ -296,17 +310,7 @@ def test_a_dealers_own_geofence_is_its_whole_territory(channel: Channel) -> None
     """Divisions and geofences are one territory: a dealer fenced to Hangzhou under a
     Zhejiang distributor does not also inherit the whole of Zhejiang."""
     admin, operator = channel.auth("admin"), channel.auth("operator")
-    created = channel.client.post(
-        "/v1/organisations",
-        json={"name": "hz fenced", "kind": "dealer", "parent_id": channel.orgs["zj_dist"]},
-        headers=admin,
-    )
-    fenced = created.json()["id"]
-    channel.client.post(
-        f"/v1/organisations/{fenced}/geofences",
-        json={"name": "Hangzhou", "geojson": HANGZHOU_FENCE},
-        headers=admin,
-    )
+    fenced = _fenced_dealer(channel, "hz fenced", "zj_dist")
     shown = channel.client.get(f"/v1/organisations/{fenced}/territories", headers=admin).json()
     assert shown["effective"] == [] and shown["inherited_from"] is None  # its fence, not Zhejiang
     channel.client.post(
@@ -314,10 +318,7 @@ def test_a_dealers_own_geofence_is_its_whole_territory(channel: Channel) -> None
         headers=operator,
     )  # fmt: skip
     channel.move("brand", "zj_dist", [channel.serial(0)])
-    channel.scan("zj_dist", "ship", codes=[channel.serial(0)], to=fenced)
-    channel.client.post(
-        "/v1/scans/receive", json={"codes": [channel.serial(0)], "from": fenced}, headers=operator
-    )
+    _deliver(channel, "zj_dist", fenced)
     ningbo = {"lat": 29.87, "lon": 121.54, "division": "330203"}  # Zhejiang, outside the fence
     sold = channel.client.post(
         "/v1/scans/sell", json={"codes": [channel.serial(0)], "from": fenced, **ningbo},
