@@ -6,7 +6,8 @@ For each database: one batch of ``--codes`` codes issued with `issue_codes` (ser
 SM4-GCM sealing and leaf hashing in worker processes, rows written by executemany on
 SQLite / COPY on PostgreSQL, tree, anchor job, audit entry), committed, then anchored on
 the embedded chain by the worker. Printed beside it, measured in the same run: raw SM4-GCM
-seals per second (`Keyring.seal_many`, one core), the floor the per-code work stands on,
+seals per second on one core (`cryptography`, one GCM context per message) and bulk seals
+(`Keyring.seal_many`, what issuing uses), the floor the per-code work stands on,
 and a single-process breakdown of the stages. PostgreSQL is the server named by
 TRACE_TEST_POSTGRES_URL (default: the local one), in a scratch schema dropped afterwards.
 
@@ -34,6 +35,7 @@ from pydantic import SecretStr
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from crypto import sm4
 from crypto.envelope import Keyring
 from crypto.merkle import MerkleTree
 from crypto.serials import new_serials
@@ -70,17 +72,29 @@ def _timed(work: Callable[[], T]) -> tuple[float, T]:
     return time.perf_counter() - start, result
 
 
-def raw_seals_per_second(n: int) -> tuple[float, int]:
-    """Keyring.seal_many on payloads of the benchmark's size: the same-run baseline."""
+def raw_seals_per_second(n: int) -> tuple[float, float, int]:
+    """SM4-GCM seals of payloads of the benchmark's size, per second, on one core.
+
+    Two same-run baselines: `cryptography` with one GCM context per message (what a seal
+    costs through the library alone), and `Keyring.seal_many`, which seals groups of
+    same-length payloads together (`crypto._gcm_bulk`) and is what issuing runs.
+    """
     parts = templates(FACTS)
     serials = new_serials(n)
     items = [
         (f"{parts.payload[0]}{i}{parts.payload[1]}{s}{parts.payload[2]}".encode(), s.encode())
         for i, s in enumerate(serials)
     ]
+    key = sm4.generate_key()
+
+    def per_context() -> None:
+        for plaintext, associated_data in items:
+            sm4.seal(key, plaintext, associated_data)
+
     keyring = Keyring.new("dk-bench")
-    seconds, _ = _timed(lambda: keyring.seal_many(items))
-    return n / seconds, len(items[0][0])
+    single, _ = _timed(per_context)
+    bulk, _ = _timed(lambda: keyring.seal_many(items))
+    return n / single, n / bulk, len(items[0][0])
 
 
 def stage_breakdown(n: int) -> list[tuple[str, float]]:
@@ -233,9 +247,10 @@ def main() -> None:
     print(f"issuing {args.codes:,} codes per database, {args.workers} sealing processes, "
           f"{os.cpu_count()} cores")  # fmt: skip
 
-    seals, payload_size = raw_seals_per_second(min(args.codes, 300_000))
-    print(f"\nbaseline, same run: raw SM4-GCM seals (Keyring.seal_many, one core, "
-          f"{payload_size}-byte payloads): {seals:,.0f}/s")  # fmt: skip
+    seals, bulk_seals, payload_size = raw_seals_per_second(min(args.codes, 300_000))
+    print(f"\nbaselines, same run, one core, {payload_size}-byte payloads: raw SM4-GCM seals "
+          f"(cryptography, a GCM context each) {seals:,.0f}/s; bulk seals "
+          f"(Keyring.seal_many, crypto._gcm_bulk) {bulk_seals:,.0f}/s")  # fmt: skip
     print("\nstages, one process, µs per code:")
     stages = stage_breakdown(min(args.codes, 200_000))
     for name, micros in stages:
@@ -276,6 +291,7 @@ def main() -> None:
               f"{r['total']:>9.2f}{stored:>11,.0f}{e2e:>13,.0f}{e2e / seals:>13.2f}x"
               f"{cpu:>32}")  # fmt: skip
     print(f"{'raw seals':<12}{'':>9}{'':>10}{'':>10}{n / seals:>9.2f}{seals:>11,.0f}")
+    print(f"{'bulk seals':<12}{'':>9}{'':>10}{'':>10}{n / bulk_seals:>9.2f}{bulk_seals:>11,.0f}")
     print("\ncodes/s: issued and committed; e2e: including the anchor transaction confirmed "
           "on the embedded chain. Worker start-up (spawn) is paid once per process and not "
           f"counted: {results[0][1]['pool_start']:.2f} s. CPU: issue and commit, in this "
