@@ -1,0 +1,116 @@
+"""SQLite's write-ahead log is copied into the database file in the background, not in commits."""
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from trace_api import sqlite_wal
+from trace_api.db import create_db_engine, wal_checkpointer
+from trace_api.sqlite_wal import WalCheckpointer
+
+ROWS = 2000
+BLOB = 1000
+
+
+def _fill(url: str) -> None:
+    engine = create_db_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)"))
+        conn.execute(
+            text("INSERT INTO t (body) VALUES (:body)"),
+            [{"body": bytes([i % 256]) * BLOB} for i in range(ROWS)],
+        )
+    engine.dispose()
+
+
+def test_commits_never_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_wal, "THRESHOLD", 1 << 40)  # no background checkpoint either
+    db = tmp_path / "t.db"
+    engine = create_db_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)"))
+    for _ in range(10):  # 20 MB, past SQLite's own autocheckpoint at 1,000 pages (4 MB)
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO t (body) VALUES (:body)"), [{"body": bytes(BLOB)}] * ROWS
+            )
+    wal = Path(f"{db}-wal")
+    assert wal.stat().st_size > 10 * ROWS * BLOB  # everything is still in the log
+    checkpointer = wal_checkpointer(engine)
+    assert checkpointer is not None and checkpointer.completed == 0
+    engine.dispose()
+
+
+def test_a_large_log_is_copied_and_emptied_after_the_connection_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_wal, "THRESHOLD", 1 << 20)
+    db = tmp_path / "t.db"
+    engine = create_db_engine(f"sqlite:///{db}")
+    checkpointer = wal_checkpointer(engine)
+    assert checkpointer is not None
+    with engine.begin() as conn:  # the connection goes back to the pool at the end
+        conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)"))
+        conn.execute(
+            text("INSERT INTO t (body) VALUES (:body)"),
+            [{"body": bytes([i % 256]) * BLOB} for i in range(ROWS)],
+        )
+    checkpointer.wait(30)
+    assert checkpointer.completed == 1
+    assert Path(f"{db}-wal").stat().st_size == 0
+    # The rows are in the database file itself: read it with the log gone.
+    engine.dispose()
+    Path(f"{db}-wal").unlink(missing_ok=True)
+    Path(f"{db}-shm").unlink(missing_ok=True)
+    plain = sqlite3.connect(db)
+    assert plain.execute("SELECT count(*), sum(length(body)) FROM t").fetchone() == (
+        ROWS,
+        ROWS * BLOB,
+    )
+    assert plain.execute("SELECT body FROM t WHERE id = 300").fetchone()[0] == bytes([43]) * BLOB
+    plain.close()
+
+
+def test_a_reader_on_an_old_snapshot_delays_only_the_truncation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "t.db"
+    _fill(f"sqlite:///{db}")
+    engine = create_db_engine(f"sqlite:///{db}")
+    reader = sqlite3.connect(db, isolation_level=None)
+    reader.execute("BEGIN")
+    assert reader.execute("SELECT count(*) FROM t").fetchone() == (ROWS,)
+    with engine.begin() as conn:  # a commit the reader's snapshot does not see
+        conn.execute(text("INSERT INTO t (body) VALUES (x'00')"))
+    checkpointer = WalCheckpointer(db, threshold=1)
+    checkpointer.nudge()
+    checkpointer.wait(30)
+    assert Path(f"{db}-wal").stat().st_size > 0  # TRUNCATE could not run past the reader
+    assert checkpointer.completed == 0
+    assert reader.execute("SELECT count(*) FROM t").fetchone() == (ROWS,)
+    reader.execute("COMMIT")
+    reader.close()
+
+    monkeypatch.setattr(sqlite_wal, "RETRY_SECONDS", 0.0)
+    checkpointer.nudge()
+    checkpointer.wait(30)
+    assert checkpointer.completed == 1
+    assert Path(f"{db}-wal").stat().st_size == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == ROWS + 1
+    engine.dispose()
+
+
+def test_nudges_below_the_threshold_start_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    _fill(f"sqlite:///{db}")
+    checkpointer = WalCheckpointer(db, threshold=1 << 30)
+    checkpointer.nudge()
+    checkpointer.wait(30)
+    assert checkpointer.completed == 0
+    WalCheckpointer(tmp_path / "missing.db").nudge()  # no log at all: nothing to do
