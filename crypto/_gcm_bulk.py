@@ -14,7 +14,8 @@ halves it is made of, each done by a library made for it:
 
 The output is byte for byte what `cryptography`'s SM4-GCM gives for the same nonces
 (`tests/crypto` checks it against that and RFC 8998); opening always goes through
-`cryptography`. Where pycryptodome's GHASH or its cffi backend cannot be loaded,
+`cryptography`. GHASH is a private part of pycryptodome: where it or its cffi backend
+cannot be loaded, or a self-check at import does not seal what `cryptography` seals,
 `AVAILABLE` is false and every message takes the one-context-per-message path.
 """
 
@@ -36,9 +37,12 @@ BLOCK = 16
 NONCE = 12
 MAX_PLAINTEXT = 4096  # longer messages gain nothing: their SM4 time dwarfs the set-up
 MIN_GROUP = 8  # fewer messages of one length cost more in numpy than they save
-SLICE = 4096  # messages per SM4 call: bounds the keystream held at once (~1.5 MB at 329 B)
+SLICE_BYTES = 2 << 20  # keystream per SM4 call: bounds the memory a slice holds
 
 Bytes = npt.NDArray[np.uint8]
+
+
+_GHASH: tuple[Any, Any] | None = None
 
 
 def _load_ghash() -> tuple[Any, Any] | None:
@@ -58,8 +62,24 @@ def _load_ghash() -> tuple[Any, Any] | None:
     return ghash, raw_api.ffi
 
 
-_GHASH = _load_ghash()
-AVAILABLE = _GHASH is not None
+def slice_size(length: int) -> int:
+    """Messages of ``length`` bytes sealed per SM4 call."""
+    return max(1, SLICE_BYTES // (BLOCK * (-(-length // BLOCK) + 1)))
+
+
+def _self_check() -> bool:
+    """Whether bulk sealing gives `cryptography`'s bytes (guards pycryptodome's internals)."""
+    key, nonce, prefix = bytes(range(16)), bytes(range(12)), b"\x01\x02dk"
+    items = [(bytes(range(i, i + 37)), b"serial") for i in range(MIN_GROUP)]
+    encryptor = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
+    encryptor.authenticate_additional_data(prefix + b"serial")
+    body = encryptor.update(items[0][0]) + encryptor.finalize()
+    out = [b""] * MIN_GROUP
+    try:
+        left = seal_alike(key, items, nonce * MIN_GROUP, prefix, out)
+    except Exception:
+        return False
+    return not left and out[0] == prefix + nonce + body + encryptor.tag
 
 
 def seal_alike(
@@ -93,8 +113,9 @@ def seal_alike(
             if length > MAX_PLAINTEXT or len(indexes) < MIN_GROUP:
                 left.extend(indexes)
                 continue
-            for at in range(0, len(indexes), SLICE):
-                part = indexes[at : at + SLICE]
+            step = slice_size(length)
+            for at in range(0, len(indexes), step):
+                part = indexes[at : at + step]
                 sealed = _seal_group(
                     ecb.update,
                     table[0],
@@ -178,3 +199,7 @@ def _seal_group(
     sealed[:, head + NONCE + length :] = tags
     joined = sealed.tobytes()
     return [joined[at : at + size] for at in range(0, n * size, size)]
+
+
+_GHASH = _load_ghash()
+AVAILABLE = _GHASH is not None and _self_check()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,12 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            checkpointer = WalCheckpointer(Path(parsed.database))
+        path = _sqlite_file(parsed.database, parsed.query)
+        if path is not None:
+            checkpointer = WalCheckpointer(path)
             _checkpointers[engine] = checkpointer
+            event.listen(engine, "connect", _no_autocheckpoint)
+            event.listen(engine, "commit", lambda *_: checkpointer.nudge())
             event.listen(engine, "checkin", lambda *_: checkpointer.nudge())
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
@@ -42,10 +46,21 @@ def wal_checkpointer(engine: Engine) -> WalCheckpointer | None:
     return _checkpointers.get(engine)
 
 
+def _sqlite_file(database: str | None, query: Mapping[str, Any]) -> Path | None:
+    """The file of a SQLite URL whose log `WalCheckpointer` can watch (not memory, not URIs)."""
+    if not database or database == ":memory:" or database.startswith("file:") or "uri" in query:
+        return None
+    return Path(database)
+
+
+def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
+    """Commits never checkpoint: the engine's `WalCheckpointer` does, in the background."""
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA wal_autocheckpoint=0")  # `trace_api.sqlite_wal` checkpoints
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")

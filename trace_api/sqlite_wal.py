@@ -5,12 +5,17 @@ that commit's caller waits while the whole log is copied and synced: after issui
 million codes (about 430 MB of log) that is 3 to 5 seconds, and an API request that
 happens to commit next pays the same. Our connections turn that off
 (``wal_autocheckpoint=0``, `trace_api.db`) and a checkpointer thread does the copy
-instead, started when a connection goes back to the pool with the log past a threshold.
+instead, started on a commit or when a connection goes back to the pool, once the log is
+past a threshold (SQLite's own: 1,000 pages of 4 KiB).
 
-A PASSIVE checkpoint runs beside readers and writers, so nobody waits for the copy; a
-TRUNCATE afterwards, with a short busy timeout, empties the log file when no reader still
-needs it (its size is how the next look decides). Committed data is in the log either
-way: a process that exits mid-copy leaves a log that the next connection uses or copies.
+A PASSIVE checkpoint runs beside readers and writers, so nobody waits for the copy. Only
+when it copied the whole log does a TRUNCATE follow, without waiting (busy timeout 0), to
+empty the file; while a reader still holds an old snapshot that fails at once and a later
+nudge, at most one a second, tries again. Committed data is in the log either way: a
+process that exits mid-copy leaves a log that the next connection uses or copies. With
+``synchronous=NORMAL`` the log is synced at each checkpoint, so a power cut loses the
+commits since the last one, as with SQLite's own checkpoints: about the same amount of
+data, plus what was committed during a checkpoint that was running.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 _log = logging.getLogger(__name__)
 
-THRESHOLD = 16 << 20  # bytes of log before a checkpoint starts
+THRESHOLD = 4 << 20  # bytes of log before a checkpoint: 1,000 pages, as SQLite itself
 RETRY_SECONDS = 1.0  # least time between two checkpoints while the log stays large
 
 
@@ -51,31 +57,41 @@ class WalCheckpointer:
             if running or time.monotonic() - self._last_start < RETRY_SECONDS:
                 return
             self._last_start = time.monotonic()
-            self._thread = threading.Thread(
+            thread = threading.Thread(
                 target=self._checkpoint, name="sqlite-wal-checkpoint", daemon=True
             )
-            self._thread.start()
+            try:
+                thread.start()
+            except RuntimeError as exc:  # interpreter shutting down, or no threads left
+                _log.warning("cannot start a WAL checkpoint of %s: %s", self._database, exc)
+                return
+            self._thread = thread
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for a running checkpoint to finish."""
-        thread = self._thread
+        with self._lock:
+            thread = self._thread
         if thread is not None:
             thread.join(timeout)
 
     def _checkpoint(self) -> None:
+        # mode=rw: a database removed in the meantime is not created anew.
+        uri = f"file:{quote(str(self._database))}?mode=rw"
         try:
-            connection = sqlite3.connect(self._database, timeout=30, isolation_level=None)
+            connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
             try:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                connection.execute("PRAGMA busy_timeout=100")
-                busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                _, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                emptied = False
+                if logged >= 0 and logged == copied:
+                    emptied = (
+                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+                    )
             finally:
                 connection.close()
-            if busy:  # a reader still needs part of the log; a later nudge tries again
-                _log.info(
-                    "WAL of %s copied but not emptied: a reader still uses it", self._database
-                )
-                return
-            self.completed += 1
         except sqlite3.Error as exc:  # the next nudge tries again
             _log.warning("background WAL checkpoint of %s failed: %s", self._database, exc)
+            return
+        if emptied:
+            self.completed += 1
+        else:  # a reader still needs part of the log
+            _log.debug("WAL of %s not emptied yet: a reader still uses it", self._database)

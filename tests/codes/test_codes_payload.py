@@ -68,7 +68,7 @@ def test_a_sealed_chunk_opens_with_the_serial_and_hashes_to_its_leaves() -> None
     transport = Keyring.new("t")  # any SM4 key works as the transport key
     transport_key = bytes(16)
     facts = BatchFacts(
-        "t", "b", "09506000134352", "Tea", "", "L1", date(2026, 1, 1), None, "F", None
+        "t", "b", "09506000134352", "龙井 Tea", "西湖", "L1", date(2026, 1, 1), None, "杭州", None
     )
     parts = templates(facts)
     serials = sorted(new_serials(10))
@@ -82,7 +82,9 @@ def test_a_sealed_chunk_opens_with_the_serial_and_hashes_to_its_leaves() -> None
     chunk = seal_chunk(job, 0, serials)
     assert transport.active_key_id == "t"
     for i, (serial, sealed) in enumerate(zip(serials, chunk.sealed, strict=True)):
-        assert json.loads(keyring.open(sealed, serial.encode()))["item"] == i
+        plaintext = keyring.open(sealed, serial.encode())
+        assert plaintext == rfc8785.dumps(payload_document(facts, i, serial))
+        assert json.loads(plaintext)["item"] == i
         leaf_input = rfc8785.dumps(leaf_document(facts.gtin, "L1", serial, sm3(sealed).hex()))
         assert chunk.leaves[32 * i : 32 * i + 32] == leaf_hash(leaf_input)
     assert serials == sorted(serials) and len(set(serials)) == 10

@@ -22,6 +22,17 @@ def test_bulk_sealing_is_available_here() -> None:
     assert _gcm_bulk.AVAILABLE
 
 
+def test_a_bulk_path_that_seals_wrong_bytes_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _gcm_bulk._self_check()
+    real = _gcm_bulk._seal_group
+    monkeypatch.setattr(
+        _gcm_bulk, "_seal_group", lambda *args: [b[:-1] + b"?" for b in real(*args)]
+    )
+    assert not _gcm_bulk._self_check()
+    monkeypatch.setattr(_gcm_bulk, "_GHASH", None)
+    assert not _gcm_bulk._self_check()
+
+
 def _sealed_in_bulk(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Record the size of every group `_seal_group` seals."""
     sizes: list[int] = []
@@ -90,12 +101,13 @@ def test_groups_larger_than_a_slice_and_long_messages_seal_right(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sizes = _sealed_in_bulk(monkeypatch)
-    many = [(os.urandom(329), os.urandom(17)) for _ in range(_gcm_bulk.SLICE + 100)]
+    step = _gcm_bulk.slice_size(329)
+    many = [(os.urandom(329), os.urandom(17)) for _ in range(step + 100)]
     long = [(os.urandom(_gcm_bulk.MAX_PLAINTEXT + 1), b"ad")] * _gcm_bulk.MIN_GROUP
     items = many[:50] + long + many[50:]
     nonces = os.urandom(12 * len(items))
     assert _bulk(items, nonces, b"") == _per_context(items, nonces, b"")
-    assert sizes == [_gcm_bulk.SLICE, 100]  # the long messages each had a context of their own
+    assert sizes == [step, 100]  # the long messages each had a context of their own
 
 
 def test_bulk_sealed_envelopes_open_and_reject_tampering() -> None:

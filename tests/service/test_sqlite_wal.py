@@ -25,16 +25,14 @@ def _fill(url: str) -> None:
     engine.dispose()
 
 
-def test_commits_never_checkpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_commits_never_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sqlite_wal, "THRESHOLD", 1 << 40)  # no background checkpoint either
     db = tmp_path / "t.db"
     engine = create_db_engine(f"sqlite:///{db}")
     with engine.begin() as conn:
         assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
         conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)"))
-    for _ in range(10):  # 20 MB, past SQLite's own autocheckpoint at 1,000 pages (4 MB)
+    for _ in range(10):  # 20 MB, past the 4 MB at which SQLite itself would checkpoint
         with engine.begin() as conn:
             conn.execute(
                 text("INSERT INTO t (body) VALUES (:body)"), [{"body": bytes(BLOB)}] * ROWS
@@ -114,3 +112,20 @@ def test_nudges_below_the_threshold_start_nothing(tmp_path: Path) -> None:
     checkpointer.wait(30)
     assert checkpointer.completed == 0
     WalCheckpointer(tmp_path / "missing.db").nudge()  # no log at all: nothing to do
+
+
+def test_a_removed_database_is_not_created_again(tmp_path: Path) -> None:
+    db = tmp_path / "gone.db"
+    Path(f"{db}-wal").write_bytes(bytes(4096))  # a log left behind, its database removed
+    checkpointer = WalCheckpointer(db, threshold=1)
+    checkpointer.nudge()
+    checkpointer.wait(30)
+    assert not db.exists() and checkpointer.completed == 0
+
+
+def test_uri_urls_keep_sqlites_own_checkpoints(tmp_path: Path) -> None:
+    engine = create_db_engine(f"sqlite:///file:{tmp_path / 'u.db'}?mode=rwc&uri=true")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000
+    assert wal_checkpointer(engine) is None
+    engine.dispose()

@@ -117,12 +117,14 @@ def seal_slice(job: SealJob, start: int, count: int) -> SealedChunk:
 
 def seal_chunk(job: SealJob, start: int, serials: list[str]) -> SealedChunk:
     """Seal the payloads of ``serials`` (leaf indexes from ``start``), hash their leaves."""
-    p0, p1, p2 = job.payload_parts
+    # bytes formatting: the templates hold product names in UTF-8, which encoding a str per
+    # item would re-encode every time.
+    p0, p1, p2 = (part.encode() for part in job.payload_parts)
     ads = [s.encode() for s in serials]
     sealed = _keyring(job).seal_many(
         [
-            (f"{p0}{i}{p1}{s}{p2}".encode(), ad)
-            for i, s, ad in zip(range(start, start + len(serials)), serials, ads, strict=True)
+            (b"%b%d%b%b%b" % (p0, i, p1, ad, p2), ad)
+            for i, ad in zip(range(start, start + len(serials)), ads, strict=True)
         ]
     )
     # SM3(0x00 || leaf input): the leaf prefix is folded into the template's first part.
