@@ -35,6 +35,7 @@ def create_db_engine(url: str) -> Engine:
             event.listen(engine, "connect", _no_autocheckpoint)
             event.listen(engine, "commit", lambda *_: checkpointer.nudge())
             event.listen(engine, "checkin", lambda *_: checkpointer.nudge())
+            event.listen(engine, "engine_disposed", lambda *_: checkpointer.close())
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)

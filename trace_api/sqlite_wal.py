@@ -10,12 +10,13 @@ past a threshold (SQLite's own: 1,000 pages of 4 KiB).
 
 A PASSIVE checkpoint runs beside readers and writers, so nobody waits for the copy. Only
 when it copied the whole log does a TRUNCATE follow, without waiting (busy timeout 0), to
-empty the file; while a reader still holds an old snapshot that fails at once and a later
-nudge, at most one a second, tries again. Committed data is in the log either way: a
-process that exits mid-copy leaves a log that the next connection uses or copies. With
-``synchronous=NORMAL`` the log is synced at each checkpoint, so a power cut loses the
-commits since the last one, as with SQLite's own checkpoints: about the same amount of
-data, plus what was committed during a checkpoint that was running.
+empty the file. While a writer is still in its transaction (a nudge from its own commit
+comes just before the commit) or a reader holds an old snapshot, that fails at once; the
+thread then tries again every second for as long as the log stays past the threshold.
+Committed data is in the log either way: a process that exits mid-copy leaves a log that
+the next connection uses or copies. With ``synchronous=NORMAL`` the log is synced at each
+checkpoint, so a power cut loses the commits since the last one, as with SQLite's own
+checkpoints: about the same amount of data, plus what was committed while one ran.
 """
 
 from __future__ import annotations
@@ -23,14 +24,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 _log = logging.getLogger(__name__)
 
 THRESHOLD = 4 << 20  # bytes of log before a checkpoint: 1,000 pages, as SQLite itself
-RETRY_SECONDS = 1.0  # least time between two checkpoints while the log stays large
+RETRY_SECONDS = 1.0  # between two tries while the log cannot be emptied
 
 
 class WalCheckpointer:
@@ -42,24 +42,17 @@ class WalCheckpointer:
         self._threshold = THRESHOLD if threshold is None else threshold
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._last_start = 0.0
+        self._stop = threading.Event()
         self.completed = 0  # checkpoints that copied and emptied the log (for tests and benches)
 
     def nudge(self) -> None:
-        """Start a checkpoint in the background if the log is past the threshold."""
-        try:
-            if self._wal.stat().st_size < self._threshold:
-                return
-        except OSError:
+        """Start checkpointing in the background if the log is past the threshold."""
+        if not self._large():
             return
         with self._lock:
-            running = self._thread is not None and self._thread.is_alive()
-            if running or time.monotonic() - self._last_start < RETRY_SECONDS:
+            if self._thread is not None and self._thread.is_alive():
                 return
-            self._last_start = time.monotonic()
-            thread = threading.Thread(
-                target=self._checkpoint, name="sqlite-wal-checkpoint", daemon=True
-            )
+            thread = threading.Thread(target=self._run, name="sqlite-wal-checkpoint", daemon=True)
             try:
                 thread.start()
             except RuntimeError as exc:  # interpreter shutting down, or no threads left
@@ -68,30 +61,47 @@ class WalCheckpointer:
             self._thread = thread
 
     def wait(self, timeout: float | None = None) -> None:
-        """Wait for a running checkpoint to finish."""
+        """Wait until the running checkpoint thread has emptied the log (or given up)."""
         with self._lock:
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
 
-    def _checkpoint(self) -> None:
+    def close(self) -> None:
+        """Stop retrying and wait for the thread (the engine's pool is disposed of)."""
+        self._stop.set()
+        self.wait()
+        self._stop.clear()  # an engine may be used again after `dispose()`
+
+    def _large(self) -> bool:
+        try:
+            return self._wal.stat().st_size >= self._threshold
+        except OSError:
+            return False
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                emptied = self._checkpoint()
+            except sqlite3.Error as exc:  # the next nudge starts again
+                _log.warning("background WAL checkpoint of %s failed: %s", self._database, exc)
+                return
+            if emptied:
+                self.completed += 1
+                return
+            if self._stop.wait(RETRY_SECONDS) or not self._large():
+                return
+
+    def _checkpoint(self) -> bool:
+        """Copy what the log holds; empty it if nobody needs it. True if it was emptied."""
         # mode=rw: a database removed in the meantime is not created anew.
         uri = f"file:{quote(str(self._database))}?mode=rw"
+        connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
         try:
-            connection = sqlite3.connect(uri, uri=True, timeout=0, isolation_level=None)
-            try:
-                _, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                emptied = False
-                if logged >= 0 and logged == copied:
-                    emptied = (
-                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
-                    )
-            finally:
-                connection.close()
-        except sqlite3.Error as exc:  # the next nudge tries again
-            _log.warning("background WAL checkpoint of %s failed: %s", self._database, exc)
-            return
-        if emptied:
-            self.completed += 1
-        else:  # a reader still needs part of the log
-            _log.debug("WAL of %s not emptied yet: a reader still uses it", self._database)
+            _, logged, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if logged < 0 or logged != copied:  # not in WAL mode, or a reader needs the rest
+                return False
+            busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            return bool(busy == 0)
+        finally:
+            connection.close()

@@ -1,6 +1,7 @@
 """SQLite's write-ahead log is copied into the database file in the background, not in commits."""
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -85,23 +86,51 @@ def test_a_reader_on_an_old_snapshot_delays_only_the_truncation(
     assert reader.execute("SELECT count(*) FROM t").fetchone() == (ROWS,)
     with engine.begin() as conn:  # a commit the reader's snapshot does not see
         conn.execute(text("INSERT INTO t (body) VALUES (x'00')"))
+
+    monkeypatch.setattr(sqlite_wal, "RETRY_SECONDS", 0.001)
     checkpointer = WalCheckpointer(db, threshold=1)
+    tries: list[bool] = []
+    retried = threading.Event()
+    real = checkpointer._checkpoint
+
+    def counted() -> bool:
+        tries.append(real())
+        if len(tries) >= 3:
+            retried.set()
+        return tries[-1]
+
+    monkeypatch.setattr(checkpointer, "_checkpoint", counted)
     checkpointer.nudge()
-    checkpointer.wait(30)
-    assert Path(f"{db}-wal").stat().st_size > 0  # TRUNCATE could not run past the reader
-    assert checkpointer.completed == 0
+    assert retried.wait(30)  # it keeps trying while the reader holds its snapshot
+    assert Path(f"{db}-wal").stat().st_size > 0 and checkpointer.completed == 0
     assert reader.execute("SELECT count(*) FROM t").fetchone() == (ROWS,)
     reader.execute("COMMIT")
     reader.close()
-
-    monkeypatch.setattr(sqlite_wal, "RETRY_SECONDS", 0.0)
-    checkpointer.nudge()
-    checkpointer.wait(30)
-    assert checkpointer.completed == 1
+    checkpointer.wait(30)  # and empties the log once the reader is gone
+    assert checkpointer.completed == 1 and tries[-1] and not any(tries[:3])
     assert Path(f"{db}-wal").stat().st_size == 0
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == ROWS + 1
     engine.dispose()
+
+
+def test_disposing_the_engine_stops_the_retries(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    _fill(f"sqlite:///{db}")
+    engine = create_db_engine(f"sqlite:///{db}")
+    reader = sqlite3.connect(db, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM t").fetchone()
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (body) VALUES (x'00')"))
+    checkpointer = wal_checkpointer(engine)
+    assert checkpointer is not None
+    checkpointer._threshold = 1
+    checkpointer.nudge()
+    engine.dispose()  # returns although the reader still blocks the truncation
+    thread = checkpointer._thread
+    assert thread is not None and not thread.is_alive() and checkpointer.completed == 0
+    reader.close()
 
 
 def test_nudges_below_the_threshold_start_nothing(tmp_path: Path) -> None:
