@@ -64,8 +64,8 @@ def _context_factory() -> Any:
     bindings, the same function `cryptography.hazmat.primitives.ciphers.base`
     imports. Those checks cost about 4 µs per item, a quarter of a seal, and
     hold for every item once the key is checked (`_algorithm`) and the mode is
-    a ``modes.GCM`` without a tag; so bulk sealing calls the constructor
-    directly. A `cryptography` without it gets the public path; `tests/crypto`
+    a ``modes.GCM`` without a tag; so messages sealed one context each call
+    the constructor directly. A `cryptography` without it gets the public path; `tests/crypto`
     checks that both give the same bytes.
     """
     try:

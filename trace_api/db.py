@@ -26,10 +26,9 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         path = _sqlite_file(parsed.database, parsed.query)
         if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
             checkpointer = WalCheckpointer(path)
             _checkpointers[engine] = checkpointer
             event.listen(engine, "connect", _no_autocheckpoint)
