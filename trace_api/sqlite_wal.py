@@ -31,6 +31,7 @@ _log = logging.getLogger(__name__)
 
 THRESHOLD = 4 << 20  # bytes of log before a checkpoint: 1,000 pages, as SQLite itself
 RETRY_SECONDS = 1.0  # between two tries while the log cannot be emptied
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class WalCheckpointer:
@@ -83,9 +84,11 @@ class WalCheckpointer:
         while not self._stop.is_set():
             try:
                 emptied = self._checkpoint()
-            except sqlite3.Error as exc:  # the next nudge starts again
-                _log.warning("background WAL checkpoint of %s failed: %s", self._database, exc)
-                return
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF not in _BUSY:  # extended codes too
+                    _log.warning("background WAL checkpoint of %s failed: %s", self._database, exc)
+                    return  # the next nudge starts again
+                emptied = False  # another connection held a lock this moment
             if emptied:
                 self.completed += 1
                 return
