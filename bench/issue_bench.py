@@ -132,7 +132,6 @@ def stage_breakdown(n: int) -> list[tuple[str, float]]:
     rows.append(("SM4-GCM seal (250-byte payload)", t))
     t, chunk = _timed(lambda: seal_chunk(job, 0, serials))
     rows.append(("payload + seal + leaves + chunk root", t))
-
     leaves = [chunk.leaves[i : i + 32] for i in range(0, len(chunk.leaves), 32)]
     t, _ = _timed(lambda: MerkleTree.from_leaf_hashes(leaves).root())
     rows.append(("Merkle tree of the leaves", t))

@@ -42,9 +42,6 @@ SLICE_BYTES = 2 << 20  # keystream per SM4 call: bounds the memory a slice holds
 Bytes = npt.NDArray[np.uint8]
 
 
-_GHASH: tuple[Any, Any] | None = None
-
-
 def _load_ghash() -> tuple[Any, Any] | None:
     """pycryptodome's C GHASH (CLMUL if the CPU has it) and its cffi FFI, or None."""
     try:
@@ -60,6 +57,9 @@ def _load_ghash() -> tuple[Any, Any] | None:
     ):  # pragma: no cover - depends on pycryptodome's internals
         return None
     return ghash, raw_api.ffi
+
+
+_GHASH = _load_ghash()
 
 
 def slice_size(length: int) -> int:
@@ -201,5 +201,4 @@ def _seal_group(
     return [joined[at : at + size] for at in range(0, n * size, size)]
 
 
-_GHASH = _load_ghash()
 AVAILABLE = _GHASH is not None and _self_check()
