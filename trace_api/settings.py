@@ -101,7 +101,21 @@ class Settings(BaseSettings):
         description="Fastest plausible travel between two scans of one item (km/h).",
     )
     pin_max_failures: int = Field(
-        default=10, ge=1, description="Wrong PINs for one code before its PIN locks."
+        default=5,
+        ge=1,
+        description="Wrong PINs for one code before it backs off (never a permanent lock).",
+    )
+    pin_client_max_failures: int = Field(
+        default=5, ge=1, description="Wrong PINs from one client before it backs off."
+    )
+    pin_backoff_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="First back-off after too many wrong PINs; doubles with each further "
+        "failure, up to pin_backoff_max_seconds.",
+    )
+    pin_backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest PIN back-off, for a code or a client."
     )
     proof_cache_leaves: int = Field(
         default=4_000_000,
@@ -149,8 +163,46 @@ class Settings(BaseSettings):
     )
     epcis_webhook_allow_private: bool = Field(
         default=True,
-        description="Allow webhook destinations on loopback and private networks "
-        "(set false where subscribers are outside parties).",
+        description="Allow webhook destinations on loopback, private, link-local and other "
+        "non-public networks (tests and closed networks only; refused in production).",
+    )
+
+    # -- request guards and audit integrity (issue 14) ------------------------------------
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body in bytes on every route but EPCIS capture "
+        "(which has epcis_capture_file_size_limit).",
+    )
+    max_json_depth: int = Field(
+        default=64,
+        ge=2,
+        le=256,
+        description="Deepest nesting of arrays and objects a JSON body may have.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs or networks of reverse proxies whose "
+        "X-Forwarded-For / X-Forwarded-Proto are believed; empty: none, the peer is the client.",
+    )
+    auth_failure_rate: float = Field(
+        default=0.2,
+        gt=0,
+        description="Requests with a wrong API key per second per client (token refill).",
+    )
+    auth_failure_burst: int = Field(
+        default=10, ge=1, description="Wrong API keys a client may send before waiting."
+    )
+    audit_verify_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between steps of the background re-verification of every "
+        "stored audit entry against its leaf hash.",
+    )
+    audit_verify_chunk: int = Field(
+        default=20_000,
+        ge=100,
+        description="Audit entries re-verified per step (a full pass walks the whole log).",
     )
 
     # -- channels and anti-diversion (issue 7) --------------------------------------------
