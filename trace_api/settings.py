@@ -162,7 +162,7 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Seconds between looks for webhook work."
     )
     epcis_webhook_allow_private: bool = Field(
-        default=True,
+        default=False,
         description="Allow webhook destinations on loopback, private, link-local and other "
         "non-public networks (tests and closed networks only; refused in production).",
     )
@@ -241,6 +241,11 @@ class Settings(BaseSettings):
             problems.append("TRACE_CHAIN_PRIVATE_KEY must be set")
         if self.public_base_url.startswith("http://"):
             problems.append("TRACE_PUBLIC_BASE_URL must be https")
+        if self.epcis_webhook_allow_private:
+            problems.append(
+                "TRACE_EPCIS_WEBHOOK_ALLOW_PRIVATE must be false (webhooks to private "
+                "networks let a subscriber reach internal services)"
+            )
         if problems:
             raise UnsafeSettings(problems)
 

@@ -1,77 +1,30 @@
-"""Webhook subscriptions: a subscriber that is down for a while loses nothing."""
+"""Webhook subscriptions: a subscriber that is down for a while loses nothing; who may
+subscribe; what a subscriber is told of failures; TLS to a pinned address."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from epcis_support import capture, document, object_event
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from webhook_support import TOKEN, Clock, FakeDns, Receiver, tls_contexts
 
 from fixtures.anvil import free_port
 from fixtures.app import TenantKeys
-from trace_api.epcis.webhooks import WebhookDeliverer, signature
-from trace_api.models import utcnow
-
-TOKEN = "13df38d8275b13f05704629e5f1cf3d45d6132d5"
+from trace_api.epcis.webhooks import WebhookDeliverer
+from trace_api.settings import Settings
 
 
-class Receiver:
-    """A webhook subscriber on a loopback port that can be down, up, or failing."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.documents: list[dict[str, Any]] = []
-        self.signatures_ok: list[bool] = []
-        self.fail_next = 0
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/epcis-hook"
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.fail_next:
-                    receiver.fail_next -= 1
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                receiver.signatures_ok.append(
-                    self.headers.get("GS1-Signature") == signature(TOKEN, body)
-                )
-                receiver.documents.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def event_ids(self) -> list[str]:
-        return [
-            e["eventID"]
-            for d in self.documents
-            for e in d["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
-        ]
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """These subscribers listen on loopback: allowed here, explicitly (it is off by default
+    and refused in production; test_epcis_webhook_destinations.py holds that)."""
+    return settings.model_copy(update={"epcis_webhook_allow_private": True})
 
 
 @pytest.fixture
@@ -79,17 +32,6 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver(free_port())
     yield r
     r.stop()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def _subscribe(client: TestClient, tenant: TenantKeys, dest: str, **extra: Any) -> str:
@@ -157,7 +99,7 @@ def test_a_subscriber_down_for_a_while_then_up_gets_every_matching_event(
     down = _state(client, tenant, subscription)["delivery"]
     assert down["status"] == "retrying"
     assert down["attempts"] >= 5
-    assert "ConnectError" in down["lastError"]
+    assert down["lastError"] == "could not connect"
     assert down["pendingCaptures"] == 3
     assert down["deliveredEvents"] == 0
     assert receiver.documents == []
@@ -289,3 +231,131 @@ def test_a_schedule_delivers_what_gathered_when_it_fires_and_the_past_on_request
     deliverer.deliver_due()
     assert sorted(receiver.event_ids()) == sorted(before + after)
     assert len(receiver.documents) == 1
+
+
+def test_last_error_shows_the_class_of_a_failure_and_the_log_the_detail(
+    app: FastAPI,
+    client: TestClient,
+    tenant: TenantKeys,
+    receiver: Receiver,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    subscription = _subscribe(client, tenant, receiver.url)
+    clock = Clock()
+    deliverer = WebhookDeliverer(
+        sessions=app.state.sessions, settings=app.state.settings, clock=clock
+    )
+    capture(client, tenant, _shipments(1, 2)[0])
+    seen = []
+    with caplog.at_level("WARNING", logger="trace_api.epcis.webhooks"):
+        clock.advance(1)
+        deliverer.deliver_due()  # nobody listens
+        seen.append(_state(client, tenant, subscription)["delivery"]["lastError"])
+        receiver.status = 405
+        receiver.start()
+        clock.advance(5)
+        deliverer.deliver_due()
+        seen.append(_state(client, tenant, subscription)["delivery"]["lastError"])
+        receiver.status = 200
+        receiver.fail_next = 1  # 503
+        clock.advance(5)
+        deliverer.deliver_due()
+        seen.append(_state(client, tenant, subscription)["delivery"]["lastError"])
+    assert seen == ["could not connect", "HTTP error status 4xx", "HTTP error status 5xx"]
+    assert "Connection refused" in caplog.text  # the detail stays on the server
+    assert "HTTP 405" in caplog.text
+    assert "HTTP 503" in caplog.text
+
+
+def test_a_redirect_is_not_followed(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, receiver: Receiver
+) -> None:
+    elsewhere = Receiver(free_port())
+    elsewhere.start()
+    try:
+        subscription = _subscribe(client, tenant, receiver.url)
+        receiver.status = 307
+        receiver.headers = {"Location": elsewhere.url}
+        receiver.start()
+        clock = Clock()
+        deliverer = WebhookDeliverer(
+            sessions=app.state.sessions, settings=app.state.settings, clock=clock
+        )
+        capture(client, tenant, _shipments(1, 2)[0])
+        clock.advance(1)
+        deliverer.deliver_due()
+        state = _state(client, tenant, subscription)["delivery"]
+        assert state["lastError"] == "HTTP redirect status 3xx (redirects are not followed)"
+        assert state["status"] == "retrying"
+        assert len(receiver.hosts) == 1
+        assert elsewhere.hosts == []
+    finally:
+        elsewhere.stop()
+
+
+@pytest.mark.parametrize("certified", ["hooks.test", "other.test"])
+def test_tls_is_checked_against_the_host_name_while_the_connection_is_pinned(
+    app: FastAPI,
+    client: TestClient,
+    tenant: TenantKeys,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    certified: str,
+) -> None:
+    """The deliverer connects to the address it resolved and checked, yet TLS still names
+    and verifies the URL's host: a certificate for another name fails the delivery."""
+    FakeDns(monkeypatch, "hooks.test", ["127.0.0.1"])
+    server_tls, client_tls = tls_contexts(tmp_path, certified)
+    receiver.start(tls=server_tls)
+    subscription = _subscribe(client, tenant, f"https://hooks.test:{receiver.port}/epcis-hook")
+    clock = Clock()
+    deliverer = WebhookDeliverer(
+        sessions=app.state.sessions,
+        settings=app.state.settings,
+        clock=clock,
+        ssl_context=client_tls,
+    )
+    doc, wanted = _shipments(1, 4)
+    capture(client, tenant, doc)
+    clock.advance(1)
+    deliverer.deliver_due()
+    state = _state(client, tenant, subscription)["delivery"]
+    assert receiver.server_names == ["hooks.test"]  # SNI: the name, not 127.0.0.1
+    if certified == "hooks.test":
+        assert state["lastError"] is None
+        assert receiver.event_ids() == wanted
+        assert receiver.hosts == [f"hooks.test:{receiver.port}"]
+    else:
+        assert state["lastError"] == "could not connect"
+        assert receiver.documents == []
+
+
+def test_admins_and_operators_subscribe_dealers_and_compliance_only_read(
+    client: TestClient, tenant: TenantKeys
+) -> None:
+    """The role matrix of the subscription endpoints."""
+    query = {"name": "all", "query": {}}
+    assert client.post("/epcis/queries", json=query, headers=tenant.auth("operator")).is_success
+    url = "/epcis/queries/all/subscriptions"
+    body = {"dest": "http://127.0.0.1:9/hook", "stream": True}
+    may_subscribe = {"admin": 201, "operator": 201, "compliance": 403, "dealer": 403}
+    made = {}
+    for role, status in may_subscribe.items():
+        response = client.post(url, json=body, headers=tenant.auth(role))
+        assert response.status_code == status, role
+        if status == 403:
+            assert response.json()["type"] == "epcisException:SecurityException"
+        else:
+            made[role] = response.json()["subscriptionID"]
+    for role in may_subscribe:  # everyone who reads sees them
+        listed = client.get(url, headers=tenant.auth(role))
+        assert listed.status_code == 200, role
+        assert {s["subscriptionID"] for s in listed.json()} == set(made.values())
+        assert client.get(f"{url}/{made['admin']}", headers=tenant.auth(role)).status_code == 200
+    for role in ("compliance", "dealer"):
+        response = client.delete(f"{url}/{made['admin']}", headers=tenant.auth(role))
+        assert response.status_code == 403, role
+    for role, made_by in (("operator", "admin"), ("admin", "operator")):
+        response = client.delete(f"{url}/{made[made_by]}", headers=tenant.auth(role))
+        assert response.status_code == 204, role

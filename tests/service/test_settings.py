@@ -60,6 +60,26 @@ def test_production_starts_on_safe_settings() -> None:
     ).check_production_safety()
 
 
+def test_webhooks_to_private_networks_are_off_by_default_and_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TRACE_EPCIS_WEBHOOK_ALLOW_PRIVATE", raising=False)
+    assert Settings().epcis_webhook_allow_private is False
+    safe = {
+        "env": "production",
+        "master_key": SecretStr("00" * 16),
+        "signing_key": SecretStr("11" * 32),
+        "database_url": "postgresql://db.internal/trace",
+        "chain_url": "https://rpc.example.invalid",
+        "chain_private_key": SecretStr("11" * 32),
+        "public_base_url": "https://id.brand.example",
+    }
+    with pytest.raises(UnsafeSettings) as caught:
+        Settings(**safe, epcis_webhook_allow_private=True).check_production_safety()
+    assert "TRACE_EPCIS_WEBHOOK_ALLOW_PRIVATE" in str(caught.value)
+    Settings(**safe, epcis_webhook_allow_private=False).check_production_safety()
+
+
 def test_generated_master_key_is_0600_and_stable(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     key, source = load_master_key(settings)

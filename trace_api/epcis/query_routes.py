@@ -21,11 +21,13 @@ from trace_api.epcis.http import (
     json_body,
     listing,
     query_params,
+    role,
     settings_of,
     viewer,
 )
 from trace_api.epcis.schemas import PartyCreate, PartyOut
 from trace_api.models import EpcisQuery, EpcisSubscription
+from trace_api.tenancy.service import Principal
 
 router = APIRouter(prefix="/epcis/queries", tags=["epcis"])
 parties_router = APIRouter(prefix="/v1/epcis", tags=["epcis"])
@@ -57,6 +59,9 @@ def _named_query(name: str, principal: Reader, session: SessionDep) -> EpcisQuer
 
 
 NamedQuery = Annotated[EpcisQuery, Depends(_named_query)]
+# Who may make the service send requests to a URL of their choosing: the brand's own
+# admin and operator keys. Dealers and compliance officers query; they do not subscribe.
+Subscriber = Annotated[Principal, Depends(role("admin", "operator"))]
 
 
 def _subscription(
@@ -144,7 +149,7 @@ def subscribe(
     request: Request,
     body: Body,
     record: NamedQuery,
-    principal: Reader,
+    principal: Subscriber,
     session: SessionDep,
 ) -> Response:
     created = subscriptions.create(

@@ -9,18 +9,16 @@ so nothing captured after a subscription exists can be missed.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
-import socket
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from trace_api.audit import log as audit_log
+from trace_api.epcis import destinations, outbound
 from trace_api.epcis.errors import NoSuchResource, SubscriptionControlsError
 from trace_api.epcis.events import format_time, parse_time
 from trace_api.models import (
@@ -104,22 +102,26 @@ def next_fire(allowed: dict[str, set[int] | None], after: datetime) -> datetime:
 
 
 def _check_dest(dest: Any, allow_private: bool) -> str:
+    """``dest`` when it is an http(s) URL without credentials whose host resolves to
+    public addresses only (any address, with ``allow_private``). The deliverer checks the
+    addresses again as it connects: DNS answers change."""
     if not isinstance(dest, str):
         raise SubscriptionControlsError("dest must be the subscriber's http(s) URL")
-    parts = urlsplit(dest)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SubscriptionControlsError("dest must be an absolute http or https URL")
+    try:
+        target = destinations.parse(dest)
+    except destinations.InvalidDestination as exc:
+        raise SubscriptionControlsError(f"dest {exc.reason}") from None
     if not allow_private:
         try:
-            addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, None)}
-        except OSError:
+            outbound.checked_addresses(target.host, target.port, allow_private=False)
+        except outbound.DestinationRefused:
             raise SubscriptionControlsError(
-                f"dest host {parts.hostname} does not resolve"
+                f"dest host {target.host} is not a public internet address: loopback, "
+                "private, link-local, shared (CGNAT), multicast, reserved and documentation "
+                "addresses, and IPv6 forms of them, are refused"
             ) from None
-        for address in addresses:
-            ip = ipaddress.ip_address(str(address).split("%")[0])
-            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-                raise SubscriptionControlsError("dest must not be on a private network")
+        except OSError:
+            raise SubscriptionControlsError(f"dest host {target.host} does not resolve") from None
     return dest
 
 

@@ -8,6 +8,12 @@ signatureToken>``. Progress (the last event delivered per capture) is written on
 the subscriber answered 2xx, so a crash or a failure sends the same events again: at least
 once, never lost. A failure waits 1, 2, 4, ... seconds (up to ``epcis_webhook_retry_max``)
 and is visible on the subscription (``delivery``: status, attempts, lastError).
+
+Connections go only to public addresses checked as they are made (trace_api/epcis/
+outbound.py), unless ``epcis_webhook_allow_private``; redirects are not followed. What the
+subscriber sees of a failure is its class only ("could not connect", "timed out", "HTTP
+error status 5xx", ...), never the OS error or the exact status: otherwise lastError
+would tell whoever can subscribe which ports answer where. The detail goes to the log.
 """
 
 from __future__ import annotations
@@ -16,17 +22,18 @@ import hashlib
 import hmac
 import json
 import logging
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
+import httpcore
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from trace_api.db import transaction
-from trace_api.epcis import documents, parameters, query, subscriptions
+from trace_api.epcis import destinations, documents, outbound, parameters, query, subscriptions
 from trace_api.epcis.query import Viewer
 from trace_api.models import (
     EpcisEvent,
@@ -62,12 +69,18 @@ class WebhookDeliverer:
         sessions: sessionmaker[Session],
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
-        client: httpx.Client | None = None,
+        network: httpcore.NetworkBackend | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """``network`` makes the connections to the addresses checked (tests record them);
+        ``ssl_context`` verifies subscribers' certificates (default: certifi's roots)."""
         self._sessions = sessions
         self._settings = settings
         self._clock = clock
-        self._client = client or httpx.Client(timeout=settings.epcis_webhook_timeout)
+        backend = outbound.PinnedBackend(
+            allow_private=settings.epcis_webhook_allow_private, inner=network
+        )
+        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=backend)
 
     def run_forever(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set; never raises."""
@@ -80,7 +93,7 @@ class WebhookDeliverer:
             stop.wait(0 if busy else self._settings.epcis_webhook_poll)
 
     def close(self) -> None:
-        self._client.close()
+        self._pool.close()
 
     def deliver_due(self) -> int:
         """One attempt for every subscription due now; how many requests were sent."""
@@ -188,16 +201,47 @@ class WebhookDeliverer:
         return found, last, True
 
     def _post(self, batch: _Batch) -> str | None:
-        headers = {"Content-Type": "application/json", "GS1-EPCIS-Version": "2.0.0"}
-        if batch.signature_token:
-            headers["GS1-Signature"] = signature(batch.signature_token, batch.body)
+        """None when the subscriber answered 2xx, else the coarse class of the failure."""
         try:
-            response = self._client.post(batch.dest, content=batch.body, headers=headers)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"[:500]
-        if response.is_success:
+            status = self._send(batch)
+        except _FAILURES as exc:
+            _log.warning(
+                "webhook delivery for subscription %s to %s failed: %s: %s",
+                batch.subscription_id,
+                batch.dest,
+                type(exc).__name__,
+                exc,
+            )
+            return _coarse(exc)
+        if 200 <= status < 300:
             return None
-        return f"HTTP {response.status_code} from the subscriber"
+        _log.warning(
+            "webhook delivery for subscription %s to %s: HTTP %d",
+            batch.subscription_id,
+            batch.dest,
+            status,
+        )
+        if 300 <= status < 400:
+            return "HTTP redirect status 3xx (redirects are not followed)"
+        return f"HTTP error status {min(status // 100, 5)}xx"
+
+    def _send(self, batch: _Batch) -> int:
+        """POST the batch; the subscriber's status code (its body is not read)."""
+        dest = destinations.parse(batch.dest)  # stored ones may predate today's rules
+        headers = [
+            ("Host", dest.netloc),
+            ("Content-Type", "application/json"),
+            ("GS1-EPCIS-Version", "2.0.0"),
+        ]
+        if batch.signature_token:
+            headers.append(("GS1-Signature", signature(batch.signature_token, batch.body)))
+        url = httpcore.URL(scheme=dest.scheme, host=dest.host, port=dest.port, target=dest.target)
+        seconds = self._settings.epcis_webhook_timeout
+        timeout = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
+        with self._pool.stream(
+            "POST", url, headers=headers, content=batch.body, extensions={"timeout": timeout}
+        ) as response:
+            return response.status
 
     def _record(self, session: Session, batch: _Batch, error: str | None, now: datetime) -> None:
         record = session.get(EpcisSubscription, batch.subscription_id)
@@ -230,6 +274,29 @@ class WebhookDeliverer:
         if record.stream and not batch.progress:
             # nothing in the backlog: look again when the next capture arrives
             record.next_attempt_at = now + timedelta(seconds=self._settings.epcis_webhook_poll)
+
+
+# What a delivery can fail with short of an answer; anything else is a bug, for the log.
+_FAILURES = (
+    destinations.InvalidDestination,
+    outbound.DestinationRefused,
+    httpcore.TimeoutException,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol,
+    OSError,
+)
+
+
+def _coarse(exc: Exception) -> str:
+    """The class of a failure, as the subscription shows it."""
+    if isinstance(exc, outbound.DestinationRefused):
+        return "destination refused: not a public address"
+    if isinstance(exc, destinations.InvalidDestination):
+        return "destination refused: not an http(s) URL without credentials"
+    if isinstance(exc, httpcore.TimeoutException):
+        return "timed out"
+    return "could not connect"
 
 
 def has_work(session: Session, subscription_id: str) -> bool:
