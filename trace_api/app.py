@@ -18,6 +18,8 @@ from trace_api.anchoring.gateway import ChainGateway
 from trace_api.anchoring.routes import router as anchoring_router
 from trace_api.anchoring.worker import AnchorWorker
 from trace_api.audit.exports import ExportRunner
+from trace_api.audit.integrity import LogIntegrity, watch_appends
+from trace_api.audit.reverify import LogReverifier
 from trace_api.audit.routes import router as audit_router
 from trace_api.audit.scheduler import Checkpointer
 from trace_api.audit.trees import LogTrees
@@ -69,12 +71,23 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.signing_key = signing_key
     app.state.signing_key_source = signing_key_source
     app.state.log_trees = trees
-    app.state.checkpointer = Checkpointer(sessions=sessions, signing_key=signing_key, trees=trees)
+    app.state.log_integrity = integrity = LogIntegrity()
+    watch_appends(sessions, integrity)
+    app.state.log_reverifier = LogReverifier(
+        sessions=sessions,
+        integrity=integrity,
+        public_key=signing_key.public_key,
+        chunk=settings.audit_verify_chunk,
+    )
+    app.state.checkpointer = Checkpointer(
+        sessions=sessions, signing_key=signing_key, trees=trees, integrity=integrity
+    )
     app.state.exports = ExportRunner(
         sessions=sessions,
         signing_key=signing_key,
         trees=trees,
         directory=settings.data_dir / "exports",
+        integrity=integrity,
     )
     app.state.gateway = gateway
     app.state.worker = AnchorWorker(
@@ -121,6 +134,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 target=app.state.checkpointer.run_forever,
                 args=(stop, interval),
                 name="checkpointer",
+            ),
+            threading.Thread(
+                target=app.state.log_reverifier.run_forever,
+                args=(stop, app.state.settings.audit_verify_interval),
+                name="audit-reverifier",
             ),
             threading.Thread(
                 target=app.state.epcis_webhooks.run_forever, args=(stop,), name="epcis-webhooks"

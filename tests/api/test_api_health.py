@@ -32,3 +32,18 @@ def test_openapi_docs_are_served(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     spec = client.get("/openapi.json").json()
     assert "/v1/api-keys" in spec["paths"]
+
+
+def test_healthz_reports_the_audit_log(client: TestClient, app, tenant) -> None:
+    audit = client.get("/healthz").json()["audit_log"]
+    assert audit["ok"] is True and audit["integrity_failures"] == {}
+    # the re-verifier runs only inside `trace serve` with the worker in process
+    assert audit["reverifier"] == {
+        "running": False,
+        "passes": 0,
+        "last_pass_finished_at": None,
+        "last_pass_seconds": None,
+    }
+    app.state.log_reverifier.run_pass()
+    audit = client.get("/healthz").json()["audit_log"]
+    assert audit["reverifier"]["passes"] == 1 and audit["reverifier"]["last_pass_finished_at"]

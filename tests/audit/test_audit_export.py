@@ -110,7 +110,7 @@ def test_export_is_for_compliance_and_per_tenant(
         assert client.get(location + "/bundle", headers=other.auth("compliance")).status_code == 404
 
 
-def test_entry_changed_in_the_database_is_named_by_the_verifier(
+def test_entry_changed_in_the_database_fails_the_export(
     tmp_path: Path, db_url: str, engine: Engine
 ) -> None:
     app = chain_app(tmp_path, db_url, engine)
@@ -125,14 +125,12 @@ def test_entry_changed_in_the_database_is_named_by_the_verifier(
             t=tenant.tenant_id,
         )
         status = finished_export(client, tenant)
-    # Nothing was appended since the checkpoint, so the export goes ahead; the bundle
-    # carries the changed body beside the leaf hash logged for it, and the verifier names it.
-    path = tmp_path / "bundle.zip"
-    with TestClient(app) as client:
-        path.write_bytes(download(client, tenant, status))
-    verdict = verify_bundle(path)
-    assert not verdict.ok
-    assert "seq 12" in verdict.first_failure.where
+        again = finished_export(client, tenant)
+    # Nothing was appended since the checkpoint; the export still checks every entry it
+    # writes, fails naming the changed one, and the finding refuses the next export.
+    assert status["status"] == "failed" and "entry 12" in status["error"], status
+    assert again["status"] == "failed" and "refused" in again["error"], again
+    assert not (tmp_path / "trace" / "exports" / tenant.tenant_id / f"{status['id']}.zip").exists()
 
 
 def test_cli_exports_and_verifies(tmp_path: Path, db_url: str, engine: Engine, monkeypatch) -> None:

@@ -1,7 +1,10 @@
 """Audit bundle export: select entries, checkpoint on demand, stream them into a zip.
 
 Memory stays flat however many entries are exported: rows are streamed from the
-database into the zip member, and the tree is the cached one of leaf hashes.
+database into the zip member, and the tree is the cached one of leaf hashes. Each
+streamed entry is checked against its logged leaf, and that leaf against the tree the
+checkpoints were built from: an export never completes over a changed row, even one the
+re-verifier has not reached yet, and none starts while a finding is known for the log.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.bundle import BundleEntry, BundleStats, CheckpointRecord, write_bundle
 from compliance.checkpoint import Checkpoint
+from compliance.entry import entry_leaf_hash
 from compliance.witness import RegisteredWitness, aggregate
 from crypto import sm2
+from crypto.merkle import MerkleTree
 from trace_api.anchoring import service as anchoring_service
-from trace_api.audit.checkpoints import create_checkpoint
+from trace_api.audit.checkpoints import LogIntegrityError, create_checkpoint
+from trace_api.audit.integrity import LogIntegrity
 from trace_api.audit.log import log_id
 from trace_api.audit.trees import LogTrees
 from trace_api.db import stream_rows, transaction
@@ -100,12 +106,21 @@ def export_bundle(
     trees: LogTrees,
     out: BinaryIO,
     progress: Callable[[int], None] | None = None,
+    integrity: LogIntegrity | None = None,
 ) -> BundleStats:
-    """Write the tenant's audit bundle for ``filters`` to ``out``."""
+    """Write the tenant's audit bundle for ``filters`` to ``out``.
+
+    Raises LogIntegrityError (kept in `integrity`, when given) if the stored log fails
+    its check, before or while the entries are written.
+    """
     filters.check()
     with transaction(sessions) as session:
         create_checkpoint(
-            session=session, tenant_id=tenant_id, signing_key=signing_key, trees=trees
+            session=session,
+            tenant_id=tenant_id,
+            signing_key=signing_key,
+            trees=trees,
+            integrity=integrity,
         )
     with transaction(sessions) as session:
         records, witnesses = _checkpoint_records(session, tenant_id)
@@ -114,27 +129,44 @@ def export_bundle(
         covered = records[-1].checkpoint.size
         with trees.tree(session, tenant_id) as tree:
             rows = stream_rows(session, entry_query(tenant_id, filters, covered), _ROWS_PER_FETCH)
-            return write_bundle(
-                out,
-                tenant_id=tenant_id,
-                log_id=log_id(tenant_id),
-                signing_key=signing_key,
-                entries=_entries(rows, progress),
-                tree=tree,
-                checkpoints=records,
-                witnesses=witnesses,
-                filters=filters.as_dict(),
-                created_at=utcnow(),
-            )
+            try:
+                return write_bundle(
+                    out,
+                    tenant_id=tenant_id,
+                    log_id=log_id(tenant_id),
+                    signing_key=signing_key,
+                    entries=_entries(rows, tree, progress),
+                    tree=tree,
+                    checkpoints=records,
+                    witnesses=witnesses,
+                    filters=filters.as_dict(),
+                    created_at=utcnow(),
+                )
+            except LogIntegrityError as exc:
+                if integrity is not None:
+                    integrity.report(exc.finding(tenant_id))
+                raise
 
 
 def _entries(
-    rows: Iterator[Sequence[Any]], progress: Callable[[int], None] | None
+    rows: Iterator[Sequence[Any]], tree: MerkleTree, progress: Callable[[int], None] | None
 ) -> Iterator[BundleEntry]:
+    """The rows as bundle entries, each checked against its leaf and the checkpointed tree."""
     count = 0
     for partition in rows:
         for seq, body, leaf, kind, at in partition:
-            yield BundleEntry(seq=seq, body=bytes(body), leaf_hash=bytes(leaf), kind=kind, at=at)
+            body, leaf = bytes(body), bytes(leaf)
+            if entry_leaf_hash(body) != leaf:
+                raise LogIntegrityError(
+                    f"entry {seq} no longer hashes to its logged leaf: it was changed", seq=seq
+                )
+            if tree.leaf_hash_at(seq) != leaf:
+                raise LogIntegrityError(
+                    f"entry {seq}'s stored leaf hash differs from the one its checkpoints "
+                    "were built from: it was changed",
+                    seq=seq,
+                )
+            yield BundleEntry(seq=seq, body=body, leaf_hash=leaf, kind=kind, at=at)
         count += len(partition)
         if progress is not None:
             progress(count)

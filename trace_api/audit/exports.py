@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crypto import sm2
 from trace_api.audit.export import ExportFilters, export_bundle, filters_json
+from trace_api.audit.integrity import LogIntegrity
 from trace_api.audit.trees import LogTrees
 from trace_api.db import transaction
 from trace_api.models import AuditExport, utcnow
@@ -31,11 +32,13 @@ class ExportRunner:
         signing_key: sm2.PrivateKey,
         trees: LogTrees,
         directory: Path,
+        integrity: LogIntegrity | None = None,
     ) -> None:
         self._sessions = sessions
         self._signing_key = signing_key
         self._trees = trees
         self._directory = directory
+        self._integrity = integrity
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-export")
         with transaction(sessions) as session:  # exports a previous process left unfinished
             session.execute(
@@ -78,6 +81,7 @@ class ExportRunner:
                     signing_key=self._signing_key,
                     trees=self._trees,
                     out=out,
+                    integrity=self._integrity,
                 )
             os.replace(partial, target)
             digest = _sha256_file(target)

@@ -20,6 +20,7 @@ from compliance.entry import entry_body, entry_leaf_hash
 from trace_api.models import AuditEntry, AuditHead, AuditItemRef, utcnow
 
 SYSTEM = "system"
+_APPENDED = "trace.audit.appended"  # session.info: (root transaction, {tenant: log size})
 
 
 def log_id(tenant_id: str) -> str:
@@ -109,7 +110,33 @@ def append_many(
     session.execute(insert(AuditEntry), rows)
     if refs:
         session.execute(insert(AuditItemRef), refs)
+    _note_appended(session, tenant_id, first + len(rows))
     return range(first, first + len(rows))
+
+
+def _note_appended(session: Session, tenant_id: str, size: int) -> None:
+    """Remember, for the transaction's commit, the size this append brought the log to."""
+    root = session.get_transaction()
+    noted = session.info.get(_APPENDED)
+    if noted is None or noted[0] is not root:
+        noted = (root, {})
+        session.info[_APPENDED] = noted
+    sizes: dict[str, int] = noted[1]
+    sizes[tenant_id] = max(size, sizes.get(tenant_id, 0))
+
+
+def take_appended(session: Session) -> dict[str, int]:
+    """The log sizes the committing transaction appended up to (and forget them)."""
+    noted = session.info.pop(_APPENDED, None)
+    if noted is None or noted[0] is not session.get_transaction():
+        return {}  # noted by a transaction that ended without committing
+    sizes: dict[str, int] = noted[1]
+    return sizes
+
+
+def forget_appended(session: Session) -> None:
+    """Drop what the session noted (its transaction, or a savepoint of it, rolled back)."""
+    session.info.pop(_APPENDED, None)
 
 
 def log_size(*, session: Session, tenant_id: str) -> int:

@@ -14,11 +14,16 @@ from trace_api.audit import proofs as proof_service
 from trace_api.audit import witnesses as witness_service
 from trace_api.audit.checkpoints import create_checkpoint
 from trace_api.audit.export import ExportFilters
+from trace_api.audit.integrity import LogIntegrity
 from trace_api.audit.schemas import (
     CheckpointOut,
     CosignatureIn,
     ExportOut,
     ExportRequest,
+    IntegrityFindingOut,
+    IntegrityOut,
+    LogWalkOut,
+    ReverifierOut,
     WitnessCreate,
     WitnessOut,
 )
@@ -76,11 +81,55 @@ def checkpoint_now(
         tenant_id=principal.tenant_id,
         signing_key=request.app.state.signing_key,
         trees=request.app.state.log_trees,
+        integrity=request.app.state.log_integrity,
     )
     if result is None:
         raise Conflict("the log is empty: nothing to checkpoint")
     response.status_code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
     return _checkpoint_out(session, result.checkpoint)
+
+
+@router.get("/integrity", response_model=IntegrityOut)
+def log_integrity(request: Request, principal: Auditor) -> IntegrityOut:
+    """What this process found wrong with the stored log, and how far its re-verifier got.
+
+    Findings live in the service's memory, not the database, so no database writer can
+    clear them; a restart forgets them and the first pass finds again what is still wrong.
+    """
+    integrity: LogIntegrity = request.app.state.log_integrity
+    tenant_id = principal.tenant_id
+    findings = integrity.findings(tenant_id)
+    walk = integrity.last_walk(tenant_id)
+    status = integrity.status
+    return IntegrityOut(
+        ok=not findings,
+        findings=[
+            IntegrityFindingOut(
+                where=f.where,
+                reason=f.reason,
+                seq=f.seq,
+                checkpoint=f.checkpoint,
+                found_at=f.found_at,
+            )
+            for f in findings
+        ],
+        findings_truncated=integrity.truncated(tenant_id),
+        high_water_mark=integrity.high_water_mark(tenant_id),
+        last_full_walk=LogWalkOut(
+            entries=walk.entries, checkpoints=walk.checkpoints, finished_at=walk.finished_at
+        )
+        if walk
+        else None,
+        reverifier=ReverifierOut(
+            running=status.running,
+            interval=status.interval,
+            chunk=status.chunk,
+            passes=status.passes,
+            last_pass_finished_at=status.last_pass_finished_at,
+            last_pass_seconds=status.last_pass_seconds,
+            current_pass_started_at=status.current_pass_started_at,
+        ),
+    )
 
 
 @router.get("/checkpoints", response_model=list[CheckpointOut])

@@ -1,4 +1,8 @@
-"""Scheduled checkpoints: every tenant whose log grew gets a signed, anchored checkpoint."""
+"""Scheduled checkpoints: every tenant whose log grew gets a signed, anchored checkpoint.
+
+A tenant whose log fails its check (here, or in the re-verifier, or in an export) gets
+no checkpoint while the finding stands, which is for the life of the process.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from crypto import sm2
 from trace_api.audit.checkpoints import LogIntegrityError, create_checkpoint
+from trace_api.audit.integrity import LogIntegrity
 from trace_api.audit.trees import LogTrees
 from trace_api.db import transaction
 from trace_api.models import Tenant
@@ -21,12 +26,22 @@ class Checkpointer:
     """Checkpoints each tenant's log in a transaction of its own, on a schedule."""
 
     def __init__(
-        self, *, sessions: sessionmaker[Session], signing_key: sm2.PrivateKey, trees: LogTrees
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        signing_key: sm2.PrivateKey,
+        trees: LogTrees,
+        integrity: LogIntegrity | None = None,
     ) -> None:
         self._sessions = sessions
         self._signing_key = signing_key
         self._trees = trees
-        self.integrity_failures: dict[str, str] = {}
+        self.integrity = integrity if integrity is not None else LogIntegrity()
+
+    @property
+    def integrity_failures(self) -> dict[str, str]:
+        """The first finding of each tenant whose log fails its check."""
+        return {tenant_id: str(f) for tenant_id, f in self.integrity.failing().items()}
 
     def run_once(self) -> int:
         """Checkpoint every grown log; return how many checkpoints were made."""
@@ -41,11 +56,9 @@ class Checkpointer:
                         tenant_id=tenant_id,
                         signing_key=self._signing_key,
                         trees=self._trees,
+                        integrity=self.integrity,
                     )
-                self.integrity_failures.pop(tenant_id, None)
-            except LogIntegrityError as exc:
-                _log.critical("audit log of tenant %s fails its check: %s", tenant_id, exc)
-                self.integrity_failures[tenant_id] = exc.detail
+            except LogIntegrityError:  # kept (and logged) by self.integrity
                 continue
             made += bool(result and result.created)
         return made

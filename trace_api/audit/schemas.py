@@ -64,3 +64,38 @@ class CosignatureIn(BaseModel):
 
     witness_id: str
     signature: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{192}$", description="BLS signature, hex.")
+
+
+class IntegrityFindingOut(BaseModel):
+    where: str = Field(description='"entry seq N", "checkpoint size N" or "log size".')
+    reason: str
+    seq: int | None
+    checkpoint: int | None
+    found_at: datetime
+
+
+class LogWalkOut(BaseModel):
+    entries: int = Field(description="Entries the walk verified (the log's size when it began).")
+    checkpoints: int
+    finished_at: datetime
+
+
+class ReverifierOut(BaseModel):
+    running: bool = Field(description="Whether the background re-verifier runs in this process.")
+    interval: float | None = Field(description="Seconds between its steps.")
+    chunk: int | None = Field(description="Entries per step.")
+    passes: int = Field(description="Full passes over every log completed since start.")
+    last_pass_finished_at: datetime | None
+    last_pass_seconds: float | None
+    current_pass_started_at: datetime | None
+
+
+class IntegrityOut(BaseModel):
+    ok: bool = Field(description="No finding is known for this tenant's log.")
+    findings: list[IntegrityFindingOut]
+    findings_truncated: bool = Field(description="More findings exist than are listed.")
+    high_water_mark: int = Field(description="The largest size this process saw the log at.")
+    last_full_walk: LogWalkOut | None = Field(
+        description="The re-verifier's latest complete walk of this log (this process)."
+    )
+    reverifier: ReverifierOut
