@@ -18,33 +18,65 @@ the file, the checkpoint ("checkpoint size 1000"), the witness or the entry
 6. the logged leaves and ``multiproof.txt`` reproduce the latest checkpoint's root;
 7. with `rpc_url`: each anchored checkpoint is on chain under the anchor id
    derived from tenant and size, with its root and size, enough
-   confirmations, and the signing key's fingerprint as ``meta``.
+   confirmations, and the signing key's fingerprint as ``meta`` (and in
+   `expected_contract`, when given).
+
+Checks 1 to 7 show a bundle is internally consistent (`BundleVerdict.ok`).
+That alone proves nothing about who made it: anyone with an SM2 key can
+write a consistent bundle. It is *verified* (`BundleVerdict.verified`) only
+when a trust root also held (`BundleVerdict.trust_roots`): the caller
+pinned the signing key (`expected_public_key`) or its SM3 fingerprint
+(`expected_key_fingerprint`), or the anchors bound the key in the contract
+the caller named (`rpc_url` with `expected_contract`). The chain without a
+pinned contract is no trust root: the bundle names the contract, and
+anyone can deploy one and anchor a forged history in it.
 
 Entries are streamed: memory stays flat for any number of them.
 """
 
 from __future__ import annotations
 
+import enum
 import os
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from compliance import _layout as layout
 from compliance._bundle_files import ZIP_ERRORS, BundleFiles, Listed
 from compliance._findings import Failure, Findings
 from compliance._verify_chain import check_anchors
-from compliance._verify_checkpoints import CheckpointChecker, check_witnesses
+from compliance._verify_checkpoints import CheckpointChecker, ListedCheckpoint, check_witnesses
 from compliance._verify_entries import check_entries
 from compliance._wire import hex32, hex_bytes, loads_strict, parse_utc
 from crypto import sm2
 from crypto.errors import CryptoError
 from crypto.sm3 import sm3
 
-__all__ = ["BundleVerdict", "Failure", "verify_bundle"]
+__all__ = ["BundleVerdict", "Failure", "Outcome", "TrustRoot", "verify_bundle"]
+
+_CONTRACT = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+class TrustRoot(enum.Enum):
+    """What tied the bundle's signing key to the service, beyond the bundle's own word."""
+
+    PINNED_KEY = "pinned key"
+    """The caller gave the service's public key, and the bundle is signed by it."""
+    PINNED_FINGERPRINT = "pinned key fingerprint"
+    """The caller gave the SM3 fingerprint of the service's key, and it is the bundle's key's."""
+    CHAIN = "chain"
+    """Every anchored checkpoint is on chain, in the contract the caller named, with the
+    fingerprint of the bundle's key as its meta."""
+
+
+Outcome = Literal["verified", "untrusted", "not verified"]
+"""`verified`: consistent and bound to a trust root; `untrusted`: consistent, no trust
+root checked; `not verified`: some check failed."""
 
 _MANIFEST_KEYS = frozenset(
     (
@@ -70,7 +102,11 @@ _CHECKPOINT_LINE_CAP = 64 << 20
 
 @dataclass
 class BundleVerdict:
-    """The outcome of `verify_bundle`: ok only when nothing failed."""
+    """The outcome of `verify_bundle`: `verified` only when nothing failed and a trust root held.
+
+    `ok` says only that the bundle is internally consistent; a bundle anyone made with
+    any SM2 key is. Decide on `verified` (or `outcome`).
+    """
 
     source: str = "bundle"
     failures: list[Failure] = field(default_factory=list)
@@ -79,7 +115,9 @@ class BundleVerdict:
     log_id: str | None = None
     signing_key: bytes | None = None
     key_pinned: bool = False
+    key_fingerprint_pinned: bool = False
     key_on_chain: bool = False
+    contract_pinned: bool = False
     entries: int = 0
     checkpoints: int = 0
     witnesses: int = 0
@@ -90,8 +128,32 @@ class BundleVerdict:
 
     @property
     def ok(self) -> bool:
-        """True when every check held."""
+        """True when every check held: the bundle is consistent (not that it is trusted)."""
         return not self.failures
+
+    @property
+    def trust_roots(self) -> tuple[TrustRoot, ...]:
+        """The trust roots that held (empty: the key is only the one the bundle names)."""
+        roots = []
+        if self.key_pinned:
+            roots.append(TrustRoot.PINNED_KEY)
+        if self.key_fingerprint_pinned:
+            roots.append(TrustRoot.PINNED_FINGERPRINT)
+        if self.key_on_chain and self.contract_pinned:
+            roots.append(TrustRoot.CHAIN)
+        return tuple(roots)
+
+    @property
+    def verified(self) -> bool:
+        """True when every check held and the signing key was bound to a trust root."""
+        return self.ok and bool(self.trust_roots)
+
+    @property
+    def outcome(self) -> Outcome:
+        """``verified``, ``untrusted`` (consistent, no trust root) or ``not verified``."""
+        if not self.ok:
+            return "not verified"
+        return "verified" if self.trust_roots else "untrusted"
 
     @property
     def first_failure(self) -> Failure | None:
@@ -103,9 +165,16 @@ class BundleVerdict:
         what = self.source
         if self.tenant_id:
             what += f": audit bundle of tenant {self.tenant_id!r}, log {self.log_id!r}"
-        lines = [f"VERIFIED: {what}" if self.ok else f"NOT VERIFIED: {what}"]
-        if not self.ok:
-            lines.append(f"First failure: {self.failures[0]}")
+        roots = ", ".join(root.value for root in self.trust_roots)
+        if self.outcome == "verified":
+            lines = [f"VERIFIED: {what} (trust root: {roots})"]
+        elif self.outcome == "untrusted":
+            lines = [
+                f"UNTRUSTED: {what} is internally consistent, but NO TRUST ROOT was checked: "
+                "anyone with an SM2 key can make such a bundle"
+            ]
+        else:
+            lines = [f"NOT VERIFIED: {what}", f"First failure: {self.failures[0]}"]
         if self.tenant_id:
             lines.extend(self._figures())
         if len(self.failures) > 1:
@@ -131,11 +200,17 @@ class BundleVerdict:
             binding = (
                 "pinned by the caller"
                 if self.key_pinned
-                else "bound by the on-chain anchors"
+                else "fingerprint pinned by the caller"
+                if self.key_fingerprint_pinned
+                else "bound by the on-chain anchors in the pinned contract"
+                if self.key_on_chain and self.contract_pinned
+                else "named by anchors in a contract the bundle names: not a trust root"
                 if self.key_on_chain
-                else "as named by the bundle itself"
+                else "as named by the bundle itself: not a trust root"
             )
             lines.append(f"  signing key:  {self.signing_key.hex()} ({binding})")
+        roots = ", ".join(root.value for root in self.trust_roots)
+        lines.append(f"  trust root:   {roots or 'NONE'}")
         return lines
 
 
@@ -231,11 +306,13 @@ class _Run:
         findings: Findings,
         verdict: BundleVerdict,
         expected_public_key: bytes | None,
+        expected_key_fingerprint: bytes | None,
     ) -> None:
         self.findings = findings
         self.verdict = verdict
         self.files = BundleFiles(archive, findings.fail_file)
         self.expected = expected_public_key
+        self.expected_fingerprint = expected_key_fingerprint
         counts = Counter(info.filename for info in archive.infolist())
         for name, count in sorted(counts.items()):
             if count > 1:
@@ -284,6 +361,8 @@ class _Run:
                     f"the bundle names signing key {named.hex()}, not the expected {key.hex()}",
                 )
             self.verdict.key_pinned = key is not None and named == key
+        if self.expected_fingerprint is not None:
+            self._check_fingerprint(named)
         self.verdict.signing_key = key.to_bytes() if key is not None else None
         signature = self.files.read(layout.MANIFEST_SIGNATURE, cap=_SIGNATURE_CAP)
         if signature is not None and key is None:
@@ -302,6 +381,23 @@ class _Run:
                     )
         return key
 
+    def _check_fingerprint(self, named: sm2.PublicKey | None) -> None:
+        expected = bytes(self.expected_fingerprint or b"")
+        if len(expected) != 32:
+            self.findings.fail("expected key fingerprint", "is not 32 bytes (an SM3 digest)")
+            return
+        if named is None:
+            return  # signing_key.json failed already
+        actual = sm3(named.to_bytes())
+        if actual != expected:
+            self.findings.fail(
+                layout.SIGNING_KEY,
+                f"the bundle's signing key has fingerprint {actual.hex()}, not the expected "
+                f"{expected.hex()}",
+            )
+            return
+        self.verdict.key_fingerprint_pinned = True
+
 
 def _label(source: Any) -> str:
     if isinstance(source, str | os.PathLike):
@@ -316,14 +412,19 @@ def verify_bundle(
     rpc_url: str | None = None,
     min_confirmations: int = 1,
     expected_public_key: bytes | None = None,
+    expected_key_fingerprint: bytes | None = None,
+    expected_contract: str | None = None,
     trusted_witnesses: Sequence[bytes] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> BundleVerdict:
     """Verify an audit bundle (a path or a seekable binary file); never raises on a bad bundle.
 
-    `expected_public_key` pins the service's 65-byte SM2 key; `rpc_url` also
-    checks every anchored checkpoint on that chain, which binds the key to
-    the chain through the anchors' ``meta``. With `trusted_witnesses` (BLS
+    Trust roots: `expected_public_key` pins the service's 65-byte SM2 key,
+    `expected_key_fingerprint` its 32-byte SM3 fingerprint; `rpc_url` checks
+    every anchored checkpoint on that chain, which binds the key through the
+    anchors' ``meta``, and makes the chain a trust root when the anchors are in
+    `expected_contract` (the service's ``TraceAnchor`` address). Without one of
+    them the verdict is at best ``untrusted``. With `trusted_witnesses` (BLS
     public keys), the latest checkpoint must be cosigned by one of them.
     `progress(done, total)` is called every 10,000 entries.
     """
@@ -338,9 +439,10 @@ def verify_bundle(
         with archive:
             try:
                 _verify(
-                    _Run(archive, findings, verdict, expected_public_key),
+                    _Run(archive, findings, verdict, expected_public_key, expected_key_fingerprint),
                     rpc_url,
                     min_confirmations,
+                    expected_contract,
                     trusted_witnesses,
                     progress,
                 )
@@ -355,6 +457,7 @@ def _verify(
     run: _Run,
     rpc_url: str | None,
     min_confirmations: int,
+    expected_contract: str | None,
     trusted_witnesses: Sequence[bytes] | None,
     progress: Callable[[int, int], None] | None,
 ) -> None:
@@ -400,8 +503,47 @@ def _verify(
         anchored = sum(1 for item in listed if item.anchor is not None)
         if anchored:
             findings.note(f"{anchored} anchored checkpoint(s) not checked on chain (no RPC URL)")
-    if not verdict.key_pinned and not verdict.key_on_chain:
+    if expected_contract is not None:
+        verdict.contract_pinned = _check_contract(listed, expected_contract, findings)
+    _note_trust(verdict, listed, findings)
+
+
+def _check_contract(listed: Sequence[ListedCheckpoint], expected: str, findings: Findings) -> bool:
+    """Whether every anchored checkpoint names the contract the caller expects (step 7)."""
+    findings.step = 7
+    if not _CONTRACT.fullmatch(expected):
+        findings.fail("expected contract", "is not a 0x-prefixed 20-byte address")
+        return False
+    anchored = [item for item in listed if item.anchor is not None]
+    wrong = [
+        item
+        for item in anchored
+        if item.anchor and item.anchor.contract.lower() != expected.lower()
+    ]
+    for item in wrong:
+        assert item.anchor is not None
+        findings.fail(
+            item.where,
+            f"is anchored in contract {item.anchor.contract}, not the expected {expected}",
+        )
+    return bool(anchored) and not wrong
+
+
+def _note_trust(
+    verdict: BundleVerdict, listed: Sequence[ListedCheckpoint], findings: Findings
+) -> None:
+    if verdict.trust_roots:
+        return
+    if verdict.key_on_chain:
+        contracts = sorted({item.anchor.contract for item in listed if item.anchor is not None})
         findings.note(
-            "the signing key is only the one the bundle names: pin it (--key) or check the "
-            "anchors on chain (--rpc) to know who signed"
+            f"the anchors name the signing key, but in contract {', '.join(contracts)}, which "
+            "the bundle itself names: anyone can deploy a contract and anchor there. Pin the "
+            "service's contract (--contract) to make the chain a trust root"
+        )
+    else:
+        findings.note(
+            "no trust root was checked: the signing key is only the one the bundle names. Pin "
+            "it (--key or --key-fingerprint) or check the anchors on chain in the service's "
+            "contract (--rpc with --contract) to know who signed"
         )

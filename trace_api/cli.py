@@ -218,22 +218,51 @@ def export_audit(
     console.print(f"wrote {out}: {stats.entries:,} entries")
 
 
+VERIFY_EXIT_CODES = {"verified": 0, "not verified": 1, "untrusted": 3}
+
+
 @app.command("verify-bundle")
 def verify_bundle_command(
     bundle: Annotated[Path, typer.Argument(help="The audit bundle (.zip).")],
     rpc: Annotated[str | None, typer.Option(help="Check anchors on this chain (JSON-RPC).")] = None,
+    contract: Annotated[
+        str | None, typer.Option(help="The service's TraceAnchor address (with --rpc).")
+    ] = None,
     key: Annotated[str | None, typer.Option(help="Expected SM2 public key (hex).")] = None,
+    key_fingerprint: Annotated[
+        str | None, typer.Option(help="Expected SM3 fingerprint of the SM2 key (hex).")
+    ] = None,
     confirmations: Annotated[int, typer.Option(help="Confirmations an anchor needs.")] = 1,
 ) -> None:
-    """Verify an audit bundle offline, and on chain with --rpc; exit 0 only if all holds."""
+    """Verify an audit bundle offline, and on chain with --rpc.
+
+    Exit 0: verified against a trust root (--key, --key-fingerprint, or --rpc with
+    --contract). Exit 1: not verified. Exit 3: internally consistent but UNTRUSTED, as
+    no trust root was given: anyone with an SM2 key can make such a bundle.
+    """
     from compliance.verify import verify_bundle
 
-    expected = bytes.fromhex(key.removeprefix("0x")) if key else None
+    if contract is not None and rpc is None:
+        raise typer.BadParameter("--contract needs --rpc", param_hint="--contract")
     verdict = verify_bundle(
-        bundle, rpc_url=rpc, min_confirmations=confirmations, expected_public_key=expected
+        bundle,
+        rpc_url=rpc,
+        min_confirmations=confirmations,
+        expected_public_key=_hex_option(key, "--key"),
+        expected_key_fingerprint=_hex_option(key_fingerprint, "--key-fingerprint"),
+        expected_contract=contract,
     )
     typer.echo(verdict.describe())
-    raise typer.Exit(0 if verdict.ok else 1)
+    raise typer.Exit(VERIFY_EXIT_CODES[verdict.outcome])
+
+
+def _hex_option(value: str | None, name: str) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        return bytes.fromhex(value.removeprefix("0x"))
+    except ValueError as exc:
+        raise typer.BadParameter("not hex", param_hint=name) from exc
 
 
 @audit_app.command("checkpoint")

@@ -150,14 +150,22 @@ def test_cli_exports_and_verifies(tmp_path: Path, db_url: str, engine: Engine, m
         )
         assert result.exit_code == 0, result.output
         assert len(_entries(out.read_bytes())) == 20
-        verified = runner.invoke(cli_app, ["verify-bundle", str(out)])
+        untrusted = runner.invoke(cli_app, ["verify-bundle", str(out)])
+        assert untrusted.exit_code == 3, untrusted.output  # consistent, but no trust root
+        assert untrusted.output.startswith("UNTRUSTED")
+        key = app.state.signing_key.public_key
+        verified = runner.invoke(cli_app, ["verify-bundle", str(out), "--key", key.hex()])
         assert verified.exit_code == 0, verified.output
+        assert (
+            verified.output.startswith("VERIFIED") and "trust root: pinned key" in verified.output
+        )
         damaged = tmp_path / "damaged.zip"
         data = bytearray(out.read_bytes())
         data[len(data) // 3] ^= 0x01
         damaged.write_bytes(bytes(data))
-        refused = runner.invoke(cli_app, ["verify-bundle", str(damaged)])
+        refused = runner.invoke(cli_app, ["verify-bundle", str(damaged), "--key", key.hex()])
         assert refused.exit_code == 1
+        assert runner.invoke(cli_app, ["verify-bundle", str(damaged)]).exit_code == 1
     finally:
         get_settings.cache_clear()
 
@@ -175,13 +183,22 @@ def test_bundle_verifies_against_the_chain_it_was_anchored_on(
         bundle = _export(client, tenant)
     path = tmp_path / "bundle.zip"
     path.write_bytes(bundle)
-    verdict = verify_bundle(path, rpc_url=node.url)
-    assert verdict.ok, verdict.describe()
+    contract, _ = app.state.gateway.contract()
+    verdict = verify_bundle(path, rpc_url=node.url, expected_contract=contract.address)
+    assert verdict.verified, verdict.describe()
     assert verdict.anchors_checked >= 1
     runner = CliRunner()
-    result = runner.invoke(cli_app, ["verify-bundle", str(path), "--rpc", node.url])
+    chain = ["--rpc", node.url, "--contract", contract.address]
+    result = runner.invoke(cli_app, ["verify-bundle", str(path), *chain])
     assert result.exit_code == 0, result.output
+    assert "trust root: chain" in result.output
+    # the anchors hold, but in a contract only the bundle names: no trust root
+    unpinned = runner.invoke(cli_app, ["verify-bundle", str(path), "--rpc", node.url])
+    assert unpinned.exit_code == 3, unpinned.output
     elsewhere = anvil_factory()  # a chain that never saw these anchors
-    refused = runner.invoke(cli_app, ["verify-bundle", str(path), "--rpc", elsewhere.url])
+    refused = runner.invoke(
+        cli_app,
+        ["verify-bundle", str(path), "--rpc", elsewhere.url, "--contract", contract.address],
+    )
     assert refused.exit_code == 1
     assert "checkpoint size" in refused.output

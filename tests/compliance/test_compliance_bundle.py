@@ -21,7 +21,7 @@ from compliance_logs import (
 
 from compliance.bundle import CheckpointRecord, write_bundle
 from compliance.errors import InvalidBundleInput
-from compliance.verify import verify_bundle
+from compliance.verify import TrustRoot, verify_bundle
 from crypto import sm2
 from crypto.merkle import verify_consistency
 from crypto.sm3 import sm3
@@ -53,8 +53,12 @@ def test_a_whole_log_bundle_verifies(good_bundle: bytes, witnessed_log: Syntheti
     assert verdict.anchors_checked == 0
     assert verdict.signing_key == witnessed_log.key.public_key.to_bytes()
     assert not verdict.key_pinned
+    # consistent, but nothing ties the key to the service: untrusted, never verified
+    assert verdict.trust_roots == () and not verdict.verified
+    assert verdict.outcome == "untrusted"
     text = verdict.describe()
-    assert text.startswith("VERIFIED")
+    assert text.startswith("UNTRUSTED")
+    assert "trust root:   NONE" in text
     assert "not checked on chain" in text  # the anchored checkpoint, without an RPC URL
     assert "only the one the bundle names" in text
 
@@ -62,6 +66,8 @@ def test_a_whole_log_bundle_verifies(good_bundle: bytes, witnessed_log: Syntheti
 def test_a_pinned_key_is_checked(good_bundle: bytes, witnessed_log: SyntheticLog) -> None:
     pinned = verify_bytes(good_bundle, expected_public_key=witnessed_log.key.public_key.to_bytes())
     assert pinned.ok and pinned.key_pinned, pinned.describe()
+    assert pinned.verified and pinned.trust_roots == (TrustRoot.PINNED_KEY,)
+    assert pinned.describe().startswith("VERIFIED")
     assert "pinned by the caller" in pinned.describe()
 
     other = sm2.PrivateKey.generate().public_key.to_bytes()

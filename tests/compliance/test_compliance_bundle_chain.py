@@ -10,6 +10,7 @@ from compliance_logs import SyntheticLog, assert_fails_naming, make_log, verify_
 
 from chain import AnchorContract, anchor_id_for, connect, deploy_or_attach
 from compliance.checkpoint import ANCHOR_KIND, signing_key_fingerprint
+from compliance.verify import TrustRoot
 from crypto import sm2
 from crypto.sm3 import sm3
 from fixtures.anvil import AnvilNode, free_port
@@ -68,12 +69,17 @@ def test_anchored_checkpoints_verify_on_chain(chain: Chain, log: SyntheticLog) -
     chain.anchor(log, 0)
     chain.anchor(log, 1)  # the latest is not anchored yet, as right after an export
 
-    verdict = verify_bytes(log.bundle(range(0, 237, 5)), rpc_url=chain.node.url)
+    bundle = log.bundle(range(0, 237, 5))
+    verdict = verify_bytes(bundle, rpc_url=chain.node.url, expected_contract=chain.contract.address)
 
-    assert verdict.ok, verdict.describe()
+    assert verdict.verified, verdict.describe()
+    assert verdict.trust_roots == (TrustRoot.CHAIN,)
     assert verdict.anchors_checked == 2
     assert verdict.key_on_chain
     assert "bound by the on-chain anchors" in verdict.describe()
+    # the same anchors without the contract pinned: the bundle names it, so no trust root
+    unpinned = verify_bytes(bundle, rpc_url=chain.node.url)
+    assert unpinned.ok and unpinned.key_on_chain and unpinned.outcome == "untrusted"
 
 
 def test_a_different_anchored_root_is_named(chain: Chain, log: SyntheticLog) -> None:
@@ -122,7 +128,7 @@ def test_a_bundle_re_signed_by_an_attacker_fails_on_chain(chain: Chain, log: Syn
 
     forged = attacker.bundle()
 
-    assert verify_bytes(forged).ok  # offline, unpinned: self-consistent
+    assert verify_bytes(forged).outcome == "untrusted"  # offline, unpinned: self-consistent
     verdict = verify_bytes(forged, rpc_url=chain.node.url)
     assert_fails_naming(verdict, "checkpoint size 150")  # the same content: only the key differs
     assert "fingerprint" in verdict.describe()

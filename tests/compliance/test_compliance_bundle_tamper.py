@@ -315,6 +315,7 @@ def test_a_bundle_re_signed_by_an_attacker_needs_the_key_pinned(
     forged = log.bundle()
     unpinned = verify_bytes(forged)
     assert unpinned.ok  # self-consistent: only a pinned key or the chain can tell
+    assert unpinned.outcome == "untrusted" and not unpinned.verified
     assert "only the one the bundle names" in unpinned.describe()
     pinned = verify_bytes(forged, expected_public_key=witnessed_log.key.public_key.to_bytes())
     assert_fails_naming(pinned, "signing_key.json", "manifest.sig", "checkpoint size 237")
