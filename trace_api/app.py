@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import eth  # noqa: F401  (py-evm and py-ecc raise the recursion limit at import:
+import py_ecc  # noqa: F401  import both before it is set back, below)
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -23,6 +25,7 @@ from trace_api.audit.reverify import LogReverifier
 from trace_api.audit.routes import router as audit_router
 from trace_api.audit.scheduler import Checkpointer
 from trace_api.audit.trees import LogTrees
+from trace_api.body_guard import RequestBodyGuard
 from trace_api.channels.routes import router as channels_router
 from trace_api.codes.jobs import IssueRunner
 from trace_api.codes.routes import router as codes_router
@@ -32,6 +35,7 @@ from trace_api.epcis.query_routes import router as epcis_queries_router
 from trace_api.epcis.routes import router as epcis_router
 from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.health import router as health_router
+from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.movements.routes import router as movements_router
 from trace_api.problems import RefuseNul, install_problem_handlers
@@ -42,6 +46,7 @@ from trace_api.settings import Settings, get_settings
 from trace_api.tenancy.routes import router as tenancy_router
 
 _log = logging.getLogger(__name__)
+restore_recursion_limit()
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -104,7 +109,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.epcis_webhooks = WebhookDeliverer(sessions=sessions, settings=settings)
     install_problem_handlers(app)
     app.add_middleware(ResolverFastLane)
-    app.add_middleware(RefuseNul)  # added last: runs first
+    app.add_middleware(RefuseNul)
+    app.add_middleware(RequestBodyGuard, settings=settings)  # added last: runs first
     app.include_router(health_router)
     app.include_router(tenancy_router)
     app.include_router(anchoring_router)

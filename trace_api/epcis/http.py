@@ -21,6 +21,7 @@ from trace_api.epcis.errors import (
 )
 from trace_api.epcis.query import Viewer
 from trace_api.errors import Unauthenticated
+from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.settings import Settings
 from trace_api.tenancy import service as tenancy_service
 from trace_api.tenancy.service import Principal
@@ -83,9 +84,9 @@ def json_body(request: Request, body: bytes) -> Any:
     """The body as JSON; 415 unless declared JSON or JSON-LD, 400 when it does not parse."""
     negotiation.require_json_body(request)
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise EpcisValidationError(f"the body is not valid JSON: {exc}") from None
+        return loads_strict(body, max_depth=settings_of(request).max_json_depth)
+    except JsonRefused as exc:
+        raise EpcisValidationError(exc.reason) from None
 
 
 def query_params(request: Request, *, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
