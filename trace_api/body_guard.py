@@ -61,18 +61,20 @@ class RequestBodyGuard:
             return
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    def _json_refusal(self, scope: Scope, body: bytes) -> str | None:
+    def _json_refusal(self, scope: Scope, body: bytes) -> JsonRefused | None:
         if not body.strip():
             return None
         try:
             if scope["path"].startswith(_EPCIS):
                 depth = nesting_depth(body)
                 if depth > self.max_depth:
-                    return f"the JSON is nested {depth} deep; at most {self.max_depth} levels"
+                    return JsonRefused(
+                        f"the JSON is nested {depth} deep; at most {self.max_depth} levels"
+                    )
             else:
                 loads_strict(body, max_depth=self.max_depth)
         except JsonRefused as exc:
-            return exc.reason
+            return exc
         return None
 
     def _too_large(self, scope: Scope, limit: int, declared: int | None) -> ASGIApp:
@@ -135,14 +137,18 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _refused(scope: Scope, reason: str) -> ASGIApp:
+def _refused(scope: Scope, refusal: JsonRefused) -> ASGIApp:
     if scope["path"].startswith(_EPCIS):  # in the binding's own terms
         return problem_response(
             400,
             "epcis-validation",
             "Invalid request",
-            reason,
+            refusal.reason,
             absolute_uri(str(Request(scope).url)),
             "epcisException:ValidationException",
         )
-    return problem_response(400, "malformed-json", "Malformed JSON", reason, scope["path"])
+    if refusal.unstorable:  # as a field the schema refused: the same on every database
+        return problem_response(
+            422, "invalid-input", "Invalid input", refusal.reason, scope["path"]
+        )
+    return problem_response(400, "malformed-json", "Malformed JSON", refusal.reason, scope["path"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, Field
 
 
 def in_utc(value: datetime) -> datetime:
@@ -16,5 +16,6 @@ def in_utc(value: datetime) -> datetime:
         raise ValueError("lies outside the years 1 to 9999 once converted to UTC") from None
 
 
-AwareInstant = Annotated[AwareDatetime, AfterValidator(in_utc)]
-"""A client's date-time, which must carry an offset, as UTC."""
+AwareInstant = Annotated[AwareDatetime, Field(strict=False), AfterValidator(in_utc)]
+"""A client's date-time, which must carry an offset, as UTC (a JSON string, also in a
+strict request model)."""

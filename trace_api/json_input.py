@@ -32,11 +32,16 @@ _DEPTH_CHUNK = 1 << 21
 
 
 class JsonRefused(ValueError):
-    """The body is not JSON this service accepts; ``reason`` says why in a sentence."""
+    """The body is not JSON this service accepts; ``reason`` says why in a sentence.
 
-    def __init__(self, reason: str) -> None:
+    ``unstorable`` sets apart well-formed JSON holding text no database here can keep (a
+    NUL, an unpaired surrogate) from JSON that is malformed or ambiguous.
+    """
+
+    def __init__(self, reason: str, *, unstorable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.unstorable = unstorable
 
 
 def restore_recursion_limit() -> None:
@@ -118,8 +123,8 @@ def _check_strings(value: Any) -> None:
 
 def _check_text(text: str) -> None:
     if "\x00" in text:
-        raise JsonRefused("a string holds a NUL character (\\u0000)")
+        raise JsonRefused("a string holds a NUL character (\\u0000)", unstorable=True)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise JsonRefused("a string holds an unpaired UTF-16 surrogate") from None
+        raise JsonRefused("a string holds an unpaired UTF-16 surrogate", unstorable=True) from None

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trace_api.request_models import DisplayText, RequestModel
+
 AlertStatus = Literal["open", "acknowledged", "resolved", "dismissed"]
 
 
@@ -58,10 +60,8 @@ class AlertDetail(AlertOut):
     history: list[StatusChangeOut]
 
 
-class StatusChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class StatusChange(RequestModel):
     status: AlertStatus
-    reason: str | None = Field(
+    reason: DisplayText | None = Field(
         default=None, max_length=2000, description="Required when dismissing."
     )

@@ -8,11 +8,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from trace_api.instants import AwareInstant
+from trace_api.request_models import DisplayName, RequestModel
 
 
-class ExportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExportRequest(RequestModel):
     since: AwareInstant | None = Field(default=None, description="Entries at or after (UTC).")
     until: AwareInstant | None = Field(default=None, description="Entries before (UTC).")
     kinds: list[str] = Field(default_factory=list, max_length=100)
@@ -44,10 +43,8 @@ class CheckpointOut(BaseModel):
     cosigners: list[str]
 
 
-class WitnessCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
+class WitnessCreate(RequestModel):
+    name: DisplayName = Field(min_length=1, max_length=200)
     public_key: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{96}$", description="BLS12-381 G1, hex.")
     proof_of_possession: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{192}$", description="hex")
 
@@ -59,9 +56,7 @@ class WitnessOut(BaseModel):
     created_at: datetime
 
 
-class CosignatureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CosignatureIn(RequestModel):
     witness_id: str
     signature: str = Field(pattern=r"^(0x)?[0-9a-fA-F]{192}$", description="BLS signature, hex.")
 

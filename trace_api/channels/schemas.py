@@ -8,14 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trace_api.request_models import DisplayName, DisplayText, RequestModel
 from trace_api.tenancy.schemas import OrganisationKind
 
 MAX_ALLOCATION_TARGETS = 100_000
 
 
-class TerritoriesSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TerritoriesSet(RequestModel):
     division_codes: list[str] = Field(
         max_length=5000,
         description="GB/T 2260 six-digit codes; a code covered by another one in the list "
@@ -45,10 +44,8 @@ class TerritoriesOut(BaseModel):
     )
 
 
-class GeofenceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
+class GeofenceCreate(RequestModel):
+    name: DisplayName = Field(min_length=1, max_length=200)
     geojson: dict[str, Any] | str = Field(
         description="A GeoJSON Polygon or MultiPolygon (or a Feature holding one), as an "
         "object or as JSON text; coordinates are [longitude, latitude]."
@@ -70,9 +67,7 @@ class GeofenceOut(BaseModel):
         return json.loads(value) if isinstance(value, str) else value
 
 
-class ProductScopesSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProductScopesSet(RequestModel):
     gtins: list[str] = Field(default_factory=list, max_length=5000)
     groups: list[str] = Field(default_factory=list, max_length=500)
 
@@ -89,12 +84,10 @@ class ProductScopesOut(BaseModel):
     )
 
 
-class CrossEdgeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CrossEdgeCreate(RequestModel):
     from_organisation_id: str
     to_organisation_id: str
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: DisplayText = Field(min_length=1, max_length=2000)
 
 
 class CrossEdgeOut(BaseModel):
@@ -108,9 +101,7 @@ class CrossEdgeOut(BaseModel):
     revoked_at: datetime | None
 
 
-class LocationSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LocationSet(RequestModel):
     identifier: str = Field(
         min_length=1,
         max_length=400,
@@ -128,9 +119,7 @@ class LocationOut(BaseModel):
     division_name: str
 
 
-class ParentSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ParentSet(RequestModel):
     parent_id: str | None
 
 
@@ -153,14 +142,12 @@ class ChannelTree(BaseModel):
     cross_edges: list[CrossEdgeOut] = Field(description="The current (unrevoked) cross-edges.")
 
 
-class AllocationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AllocationCreate(RequestModel):
     organisation_id: str
     division_code: str | None = Field(
         default=None, description="A GB/T 2260 division inside the organisation's territory."
     )
-    note: str = Field(default="", max_length=2000)
+    note: DisplayText = Field(default="", max_length=2000)
     items: list[str] | None = Field(
         default=None,
         max_length=MAX_ALLOCATION_TARGETS,

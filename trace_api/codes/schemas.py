@@ -8,14 +8,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from trace_api.request_models import DisplayName, DisplayText, JsonDate, RequestModel
 
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class ProductCreate(RequestModel):
     gtin: str = Field(description="GTIN-8, -12, -13 or -14; stored as GTIN-14.", max_length=14)
-    name: str = Field(min_length=1, max_length=200)
-    brand: str = Field(default="", max_length=200)
-    description: str = Field(default="", max_length=4000)
+    name: DisplayName = Field(min_length=1, max_length=200)
+    brand: DisplayName = Field(default="", max_length=200)
+    description: DisplayText = Field(default="", max_length=4000)
     links: dict[str, str] = Field(
         default_factory=dict,
         description="Brand-defined links by GS1 link type, e.g. {'gs1:pip': 'https://...'}.",
@@ -27,9 +27,7 @@ class ProductCreate(BaseModel):
     )
 
 
-class ProductUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProductUpdate(RequestModel):
     product_group: str | None = Field(
         max_length=64, description="The product's group; null takes it out of any group."
     )
@@ -53,14 +51,12 @@ class ProductOut(BaseModel):
         return json.loads(value) if isinstance(value, str) else value
 
 
-class BatchCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BatchCreate(RequestModel):
     product_id: str
     lot: str = Field(min_length=1, max_length=20, description="GS1 AI 10: 1-20 characters.")
-    production_date: date
-    factory: str = Field(min_length=1, max_length=200)
-    expiry: date | None = None
+    production_date: JsonDate
+    factory: DisplayName = Field(min_length=1, max_length=200)
+    expiry: JsonDate | None = None
 
 
 class BatchOut(BaseModel):
@@ -78,24 +74,18 @@ class BatchOut(BaseModel):
     created_at: datetime
 
 
-class RecallRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(min_length=1, max_length=1000)
+class RecallRequest(RequestModel):
+    reason: DisplayText = Field(min_length=1, max_length=1000)
 
 
-class Allocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Allocation(RequestModel):
     organisation_id: str | None = Field(default=None, description="The dealer the batch goes to.")
     region: str | None = Field(
         default=None, pattern=r"^\d{6}$", description="GB/T 2260 region it is sold in."
     )
 
 
-class IssueRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class IssueRequest(RequestModel):
     count: int = Field(ge=1, description="How many codes; large counts run as a job.")
     pins: bool = Field(default=False, description="Also issue a scratch-off PIN per item.")
     allocation: Allocation | None = None

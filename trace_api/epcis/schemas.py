@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trace_api.request_models import RequestModel
 
-class PartyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class PartyCreate(RequestModel):
     organisation_id: str
     identifier: str = Field(
         min_length=1,

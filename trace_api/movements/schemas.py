@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from trace_api.instants import AwareInstant
+from trace_api.request_models import RequestModel
 
 
-class ScanIn(BaseModel):
+class ScanIn(RequestModel):
     """One scan: the codes scanned and, depending on the action, where they go."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
     codes: list[str] = Field(
         default_factory=list,

@@ -7,18 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trace_api.request_models import DisplayName, RequestModel
+
 Role = Literal["admin", "operator", "dealer", "compliance"]
 OrganisationKind = Literal["brand", "distributor", "dealer", "retailer"]
 
 
-class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApiKeyCreate(RequestModel):
     role: Role
     organisation_id: str | None = Field(
         default=None, description="Required for the dealer role, refused for the others."
     )
-    label: str = Field(default="", max_length=200)
+    label: DisplayName = Field(default="", max_length=200)
 
 
 class ApiKeyOut(BaseModel):
@@ -37,10 +37,8 @@ class ApiKeyIssued(ApiKeyOut):
     key: str = Field(description="The secret: shown this once, never stored.")
 
 
-class OrganisationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
+class OrganisationCreate(RequestModel):
+    name: DisplayName = Field(min_length=1, max_length=200)
     kind: OrganisationKind
     parent_id: str | None = None
     uscc: str | None = Field(
@@ -77,9 +75,7 @@ class DataKeyOut(BaseModel):
     shredded_at: datetime | None
 
 
-class ShredRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ShredRequest(RequestModel):
     confirm_key_id: str = Field(
         description="Repeat the key id: shredding makes all data under it unreadable forever."
     )
