@@ -14,6 +14,7 @@ from sqlalchemy import Engine, Select, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from trace_api.private_files import private_dir, private_file
 from trace_api.sqlite_wal import WalCheckpointer
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -28,7 +29,8 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         path = _sqlite_file(parsed.database, parsed.query)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
+            private_file(path)  # SQLite gives its -wal and -shm files the same mode
             checkpointer = WalCheckpointer(path)
             _checkpointers[engine] = checkpointer
             event.listen(engine, "connect", _no_autocheckpoint)

@@ -15,6 +15,7 @@ from trace_api.codes.gs1 import item_uri
 from trace_api.codes.jobs import IssueRunner
 from trace_api.db import transaction
 from trace_api.models import Batch, Code, CodeIssuance, Product, Tenant
+from trace_api.private_files import open_private, private_dir
 from trace_api.tenancy import service as tenancy_service
 
 DEMO_TENANT = "demo"
@@ -58,8 +59,8 @@ def ensure_demo_tenant(
                 label=f"demo {role}",
             )
             keys[role] = issued.text
-    data_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(keys_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    private_dir(data_dir)
+    fd = open_private(keys_file)
     with os.fdopen(fd, "w") as handle:
         json.dump(keys, handle, indent=2)
     return keys

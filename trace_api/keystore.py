@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 from crypto import sm2
+from trace_api.private_files import private_dir
 from trace_api.settings import Settings
 
 MASTER_KEY_BYTES = 16  # an SM4 key
@@ -55,7 +56,7 @@ def _parse(text: str, source: str, length: int) -> bytes:
 
 
 def _load_or_create(path: Path, length: int) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import stat
 import zipfile
 from pathlib import Path
 
@@ -62,6 +63,9 @@ def test_exported_bundle_verifies_offline_and_anchored(
     verdict = verify_bundle(path, expected_public_key=app.state.signing_key.public_key.to_bytes())
     assert verdict.ok, verdict.describe()
     assert len(_entries(bundle)) == 40 + 7  # the seeded entries after the tenant's own
+    stored = list((tmp_path / "trace" / "exports").rglob("*.zip"))
+    assert stored and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in stored)
+    assert stat.S_IMODE((tmp_path / "trace" / "exports").stat().st_mode) == 0o700
 
 
 def test_filters_select_entries(tmp_path: Path, db_url: str, engine: Engine) -> None:

@@ -18,6 +18,7 @@ from trace_api.audit.trees import LogTrees
 from trace_api.db import transaction
 from trace_api.models import AuditExport, utcnow
 from trace_api.owned import get_owned
+from trace_api.private_files import open_private, private_dir
 
 _log = logging.getLogger(__name__)
 
@@ -70,10 +71,10 @@ class ExportRunner:
 
     def _run(self, export_id: str, tenant_id: str, filters: ExportFilters) -> None:
         target = self._directory / tenant_id / f"{export_id}.zip"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         partial = target.with_suffix(".partial")
         try:
-            with open(partial, "wb") as out:
+            with os.fdopen(open_private(partial), "wb") as out:
                 stats = export_bundle(
                     sessions=self._sessions,
                     tenant_id=tenant_id,

@@ -24,6 +24,7 @@ from trace_api.codes.issuing import IssueResult, SealerPool, issue_codes
 from trace_api.db import transaction
 from trace_api.errors import Conflict, NotFound
 from trace_api.models import CodeIssuance, utcnow
+from trace_api.private_files import open_private, private_dir
 from trace_api.tenancy import service as tenancy_service
 
 _log = logging.getLogger(__name__)
@@ -139,8 +140,8 @@ class IssueRunner:
 
     def _write_pins(self, record: CodeIssuance, pins: list[tuple[str, str]]) -> None:
         path = self.pins_path(record)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        private_dir(path.parent)
+        fd = open_private(path)
         with os.fdopen(fd, "w", newline="") as handle:
             handle.write(pins_csv(pins))
 
