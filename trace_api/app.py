@@ -40,6 +40,7 @@ from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.movements.routes import router as movements_router
 from trace_api.problems import RefuseNul, install_problem_handlers
 from trace_api.resolver.fastlane import ResolverFastLane
+from trace_api.resolver.ratelimit import TokenBuckets
 from trace_api.resolver.routes import router as resolver_router
 from trace_api.resolver.service import Resolver
 from trace_api.settings import Settings, get_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.signing_key = signing_key
     app.state.signing_key_source = signing_key_source
     app.state.log_trees = trees
+    app.state.auth_failures = TokenBuckets(settings.auth_failure_rate, settings.auth_failure_burst)
     app.state.log_integrity = integrity = LogIntegrity()
     watch_appends(sessions, integrity)
     app.state.log_reverifier = LogReverifier(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from trace_api.errors import Forbidden, Unauthenticated
+from trace_api.errors import Forbidden, RateLimited, Unauthenticated
+from trace_api.resolver.ratelimit import TokenBuckets
 from trace_api.settings import Settings
 from trace_api.tenancy import service as tenancy_service
 from trace_api.tenancy.service import Principal
@@ -44,9 +46,36 @@ def require_key(request: Request, session: SessionDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
-    principal = tenancy_service.authenticate(session=session, key_text=token.strip())
+    principal = authenticate_throttled(request, session, token.strip())
     request.state.principal = principal
     return principal
+
+
+class WrongKeysThrottled(RateLimited):
+    """A client sent too many wrong API keys; says when to come back."""
+
+    def __init__(self, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(
+            "too many wrong API keys from this client; try again later", retry_after=seconds
+        )
+        self.headers = {"Retry-After": str(seconds)}
+
+
+def authenticate_throttled(request: Request, session: Session, key_text: str) -> Principal:
+    """The principal behind ``key_text``; each wrong key costs its client from a budget
+    (``TRACE_AUTH_FAILURE_RATE``/``_BURST``), and an empty budget is a 429 before the key
+    is even looked at, so keys cannot be guessed at speed."""
+    failures: TokenBuckets = request.app.state.auth_failures
+    client = request.client.host if request.client else "unknown"
+    wait = failures.wait_needed(client)
+    if wait:
+        raise WrongKeysThrottled(wait)
+    try:
+        return tenancy_service.authenticate(session=session, key_text=key_text)
+    except Unauthenticated:
+        failures.take(client)
+        raise
 
 
 CurrentKey = Annotated[Principal, Depends(require_key)]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from trace_api.deps import SessionDep
+from trace_api.deps import SessionDep, authenticate_throttled
 from trace_api.epcis import documents, negotiation, service
 from trace_api.epcis.errors import (
     EpcisForbidden,
@@ -23,7 +23,6 @@ from trace_api.epcis.query import Viewer
 from trace_api.errors import Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.settings import Settings
-from trace_api.tenancy import service as tenancy_service
 from trace_api.tenancy.service import Principal
 
 READERS = ("admin", "operator", "compliance", "dealer")
@@ -37,7 +36,7 @@ def _principal(request: Request, session: SessionDep) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise EpcisUnauthenticated("send an API key as 'Authorization: Bearer <key>'")
     try:
-        principal = tenancy_service.authenticate(session=session, key_text=token.strip())
+        principal = authenticate_throttled(request, session, token.strip())
     except Unauthenticated as exc:
         raise EpcisUnauthenticated(exc.detail) from None
     request.state.principal = principal
