@@ -155,14 +155,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         for thread in threads:
             thread.daemon = True
             thread.start()
+    app.state.code_issuer.resume()  # jobs a previous process left unfinished
     try:
         yield
     finally:
         stop.set()
+        app.state.code_issuer.shutdown()  # the running job stops at its next chunk
         for thread in threads:
             thread.join(timeout=30)
         app.state.exports.shutdown()
-        app.state.code_issuer.shutdown()
         app.state.epcis_webhooks.close()
         app.state.gateway.close()
 

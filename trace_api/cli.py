@@ -72,7 +72,16 @@ def serve(
         typer.echo("demo scan pages (a consumer's view of three issued codes):")
         for page in pages:
             typer.echo(f"  {page}")
-    uvicorn.run(application, host=host, port=port, log_level=settings.log_level)
+    trusted = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        # X-Forwarded-For and -Proto are believed from the listed proxies only.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
 
 
 @admin_app.command("create-tenant")

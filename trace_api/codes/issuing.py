@@ -19,6 +19,8 @@ import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -60,40 +62,55 @@ class IssueResult:
 
 
 class SealerPool:
-    """Sealing worker processes, started on first use and kept; none when ``workers`` is 0."""
+    """Sealing worker processes, started on first use and kept; none when ``workers`` is 0.
+
+    A ``concurrent.futures`` pool rather than ``multiprocessing.Pool``: when a worker is
+    killed (a SIGTERM to the process group), the latter's ``terminate`` can wait for ever
+    on a queue lock the dead worker held; the former reports the pool broken.
+    """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: Any = None
+        self._pool: ProcessPoolExecutor | None = None
 
-    def start(self) -> None:
+    def start(self) -> ProcessPoolExecutor | None:
         """Start the worker processes now (otherwise the first large issuance does)."""
         if self.workers and self._pool is None:
-            self._pool = multiprocessing.get_context("spawn").Pool(
-                self.workers, initializer=start_worker
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=start_worker,
             )
             # Touch every worker so the spawn and imports are paid here, not mid-issue.
-            self._pool.map(warm, range(self.workers))
+            list(self._pool.map(warm, range(self.workers)))
+        return self._pool
 
     def run(self, tasks: Iterable[Task], *, in_process: bool) -> Iterator[SealedChunk]:
         """The sealed chunks in task order; at most two per worker in flight."""
-        if in_process or not self.workers:
+        pool = None if in_process else self.start()
+        if pool is None:
             yield from map(seal_task, tasks)
             return
-        self.start()
-        pending: deque[Any] = deque()
-        for task in tasks:
-            pending.append(self._pool.apply_async(seal_task, (task,)))
-            if len(pending) >= 2 * self.workers:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+        pending: deque[Future[SealedChunk]] = deque()
+        try:
+            for task in tasks:
+                pending.append(pool.submit(seal_task, task))
+                if len(pending) >= 2 * self.workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool:
+            self.close()  # a worker died: the next issuance starts a fresh pool
+            raise
+        finally:
+            for future in pending:
+                future.cancel()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        """Stop the workers once their current chunk is done; queued chunks are dropped."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def batch_facts(batch: Batch, product: Product, allocation: dict[str, Any] | None) -> BatchFacts:

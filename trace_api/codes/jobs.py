@@ -1,8 +1,11 @@
 """Issuance jobs: small batches inside the request, large ones in the background.
 
 A job runs in one transaction of its own (rows, tree, anchor job and audit entry commit
-together); its progress is kept in memory, since on SQLite no other transaction could
-write it while the job holds the write lock. PINs, stored only as hashes, are handed out
+together), so a job stopped part-way leaves nothing behind and simply runs again: at
+shutdown the running job stops at its next chunk and goes back to pending, and every job
+left pending or running (also by a crash) starts again when the service does. Progress is
+kept in memory, since on SQLite no other transaction could write it while the job holds
+the write lock. PINs, stored only as hashes, are handed out
 once: in the response for small batches, as a one-time CSV download for jobs.
 """
 
@@ -14,9 +17,10 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from trace_api.codes import service as codes_service
@@ -49,12 +53,21 @@ class IssueRunner:
         self._executor: ThreadPoolExecutor | None = None
         self._progress: dict[int, int] = {}
         self._lock = threading.Lock()
-        with transaction(sessions) as session:  # jobs a previous process left unfinished
-            session.execute(
-                update(CodeIssuance)
-                .where(CodeIssuance.status.in_(("pending", "running")))
-                .values(status="failed", error="interrupted by a restart", finished_at=utcnow())
+        self._stopping = threading.Event()
+
+    def resume(self) -> list[int]:
+        """Start again every job a previous process left pending or running."""
+        with transaction(self._sessions) as session:
+            unfinished = list(
+                session.scalars(
+                    select(CodeIssuance.id)
+                    .where(CodeIssuance.status.in_(("pending", "running")))
+                    .order_by(CodeIssuance.id)
+                )
             )
+        for issuance_id in unfinished:
+            self.launch(issuance_id)
+        return unfinished
 
     def issue_now(self, *, session: Session, issuance: CodeIssuance) -> IssueResult:
         """Issue in the caller's transaction, sealing in this process (small batches)."""
@@ -71,8 +84,11 @@ class IssueRunner:
         )
 
     def launch(self, issuance_id: int) -> None:
-        """Run a committed pending issuance in the background."""
+        """Run a committed pending issuance in the background (it waits for the next start
+        once shutdown has begun)."""
         with self._lock:
+            if self._stopping.is_set():
+                return
             self._progress[issuance_id] = 0
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="code-issue")
@@ -121,7 +137,13 @@ class IssueRunner:
                 )
                 if result.pins is not None:
                     self._write_pins(record, result.pins)
-        except Exception as exc:  # a failed job is reported on its row, not lost
+        except Exception as exc:
+            # Its sealing workers killed (a signal to the whole process group) is no fault
+            # of the job's either: it waits for the next start like an interrupted one.
+            if isinstance(exc, IssueInterrupted | BrokenProcessPool) or self._stopping.is_set():
+                self._set_pending(issuance_id)
+                return
+            # a failed job is reported on its row, not lost
             _log.exception("code issuance %s failed", issuance_id)
             detail = exc.detail if isinstance(exc, Conflict) else f"{type(exc).__name__}: {exc}"
             with transaction(self._sessions) as session:
@@ -135,8 +157,22 @@ class IssueRunner:
                 self._progress.pop(issuance_id, None)
 
     def _note(self, issuance_id: int, done: int) -> None:
+        if self._stopping.is_set():
+            raise IssueInterrupted(issuance_id)
         with self._lock:
             self._progress[issuance_id] = done
+
+    def _set_pending(self, issuance_id: int) -> None:
+        _log.info("code issuance %s stopped by the shutdown; it runs again on start", issuance_id)
+        try:
+            with transaction(self._sessions) as session:
+                session.execute(
+                    update(CodeIssuance)
+                    .where(CodeIssuance.id == issuance_id)
+                    .values(status="pending", error="interrupted by a shutdown; resumes on start")
+                )
+        except Exception:  # left 'running', which resumes on start just the same
+            _log.exception("could not mark code issuance %s pending", issuance_id)
 
     def _write_pins(self, record: CodeIssuance, pins: list[tuple[str, str]]) -> None:
         path = self.pins_path(record)
@@ -146,12 +182,17 @@ class IssueRunner:
             handle.write(pins_csv(pins))
 
     def shutdown(self) -> None:
-        """Wait for the running job, then stop the sealing processes."""
+        """Stop the running job at its next chunk (it resumes on start), then the sealers."""
+        self._stopping.set()
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
         self.sealers.close()
+
+
+class IssueInterrupted(Exception):
+    """The service is stopping: the job's transaction rolls back and it runs again later."""
 
 
 def pins_csv(pins: list[tuple[str, str]]) -> str:

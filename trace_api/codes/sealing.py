@@ -18,6 +18,7 @@ import gc
 import hashlib
 import hmac
 import os
+import signal
 from binascii import hexlify
 from dataclasses import dataclass
 
@@ -94,13 +95,17 @@ def seal_task(task: Task) -> SealedChunk:
 
 
 def start_worker() -> None:
-    """Set up a sealing worker: collect reference cycles rarely.
+    """Set up a sealing worker: leave Ctrl-C to its parent, collect reference cycles rarely.
+
+    A terminal's Ctrl-C reaches the whole process group; the parent stops its workers
+    itself, between chunks, so they ignore it.
 
     Sealing allocates tens of thousands of short-lived tuples and lists per chunk, all
     freed by reference counting; at the default thresholds the collector scanned them over
     and over (7% of a worker's time in a 1M-code issue). What was imported at start-up is
     frozen out of its scans altogether.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()
     gc.set_threshold(100_000, 50, 50)
 
