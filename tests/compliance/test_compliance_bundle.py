@@ -157,7 +157,8 @@ def test_summary_and_readme_are_for_people(good_bundle: bytes) -> None:
     assert '<td class="num">4</td><td>2026-03-02T12:00:00.000000Z</td>' in page  # first alert
     assert "not anchored" in page and "chain 31337" in page
     readme = files["README.txt"].decode()
-    assert "trace verify-bundle FILE [--rpc URL]" in readme
+    assert "trace verify-bundle FILE --key-fingerprint FP" in readme
+    assert "UNTRUSTED (exit code 3)" in readme
     assert "0.4 s" in readme and "consistency proofs" in readme
 
 
