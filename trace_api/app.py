@@ -42,6 +42,7 @@ from trace_api.problems import RefuseNul, install_problem_handlers
 from trace_api.resolver.fastlane import ResolverFastLane
 from trace_api.resolver.ratelimit import TokenBuckets
 from trace_api.resolver.routes import router as resolver_router
+from trace_api.resolver.seals import ScanSealer
 from trace_api.resolver.service import Resolver
 from trace_api.settings import Settings, get_settings
 from trace_api.tenancy.routes import router as tenancy_router
@@ -142,6 +143,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 target=app.state.checkpointer.run_forever,
                 args=(stop, interval),
                 name="checkpointer",
+            ),
+            threading.Thread(  # scan records into the log, which the checkpoints sign
+                target=ScanSealer(sessions=app.state.sessions).run_forever,
+                args=(stop, interval),
+                name="scan-sealer",
             ),
             threading.Thread(
                 target=app.state.log_reverifier.run_forever,

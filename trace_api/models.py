@@ -364,25 +364,46 @@ class CodeState(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     region: Mapped[str | None] = mapped_column(String(6), nullable=True)
     pin_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Wrong PINs in the current streak (forgotten after a quiet day), the last one's time,
+    # and until when PINs for this code are not checked (trace_api/resolver/pins.py).
     pin_failures: Mapped[int] = mapped_column(default=0)
+    pin_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    pin_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recall_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class CodeScan(Base):
-    """One consumer scan: when, where (if the client said), and a keyed hash of its IP."""
+    """One consumer scan: when, where (if the client said), and a keyed hash of its IP.
+
+    Append-only (triggers refuse UPDATE and DELETE): ``seq`` is the scan's number for its
+    code, 1, 2, 3, ..., unique per code, so the records are what a scan count is checked
+    against, and ``scans.sealed`` audit entries cover them (trace_api/resolver/seals.py).
+    """
 
     __tablename__ = "code_scans"
-    __table_args__ = (Index("ix_code_scans_code", "code_id", "id"),)
+    __table_args__ = (Index("ix_code_scans_code_seq", "code_id", "seq", unique=True),)
 
     id: Mapped[int] = mapped_column(_CodeKey, primary_key=True, autoincrement=True)
     code_id: Mapped[int] = mapped_column(_CodeKey, ForeignKey("codes.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
     scanned_at: Mapped[datetime] = mapped_column(UTCDateTime())
     region: Mapped[str | None] = mapped_column(String(6), nullable=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     client_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
     warnings: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PinClient(Base):
+    """Wrong PINs from one client (keyed hash of its IP) across all codes, and its back-off."""
+
+    __tablename__ = "pin_clients"
+
+    client_hash: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class ResolverMiss(Base):

@@ -16,7 +16,7 @@ from fixtures.codes import JSON, issue_batch
 from trace_api.db import transaction
 from trace_api.models import utcnow
 from trace_api.resolver.lookup import _LOOKUP
-from trace_api.resolver.scans import _SCAN_KEYS, _SCAN_ROW
+from trace_api.resolver.scans import _SCAN_KEYS, _SCAN_ROWS
 from trace_api.resolver.statements import STATEMENTS
 from trace_api.tenancy import service as tenancy_service
 
@@ -38,6 +38,7 @@ def test_direct_statements_read_and_write_what_sqlalchemy_does(
         assert through.first_scan_at.tzinfo is not None  # aware UTC, as SQLAlchemy reads it
         row = {
             "code_id": through[0],
+            "seq": 100,
             "scanned_at": utcnow(),
             "region": "330106",
             "lat": 30.25,
@@ -45,8 +46,10 @@ def test_direct_statements_read_and_write_what_sqlalchemy_does(
             "client_hash": bytes(16),
             "warnings": "",
         }
-        STATEMENTS.get(_SCAN_ROW, conn.dialect, _SCAN_KEYS).run(raw, row)
-        conn.execute(_SCAN_ROW, row)
+        statement = _SCAN_ROWS["sqlite"]
+        assert STATEMENTS.get(statement, conn.dialect, _SCAN_KEYS).first(raw, row) is not None
+        assert conn.execute(statement, {**row, "seq": 101}).first() is not None
+        assert STATEMENTS.get(statement, conn.dialect, _SCAN_KEYS).first(raw, row) is None
         stored = conn.exec_driver_sql(
             "SELECT code_id, scanned_at, region, lat, lon, client_hash, warnings"
             " FROM code_scans ORDER BY id DESC LIMIT 2"

@@ -31,7 +31,7 @@ def test_pin_verifies_once_then_reports_first_use(
     assert kinds.count("pin.verified") == 1
 
 
-def test_wrong_pins_count_down_and_lock(
+def test_wrong_pins_count_down_to_a_back_off(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     app.state.resolver.settings.pin_max_failures = 3
@@ -43,8 +43,11 @@ def test_wrong_pins_count_down_and_lock(
         for _ in range(3)
     ]
     assert [r["attempts_left"] for r in left] == [2, 1, 0]
-    locked = client.post(issued.path(0), json={"pin": right}, headers=JSON).json()["pin"]
-    assert locked["result"] == "locked"
+    assert "retry_after" not in left[1] and left[2]["retry_after"] == 60
+    assert left[2]["backoff"] == "code"
+    refused = client.post(issued.path(0), json={"pin": right}, headers=JSON)
+    assert refused.status_code == 429  # not checked, right as it is: the code backs off
+    assert refused.json()["type"] == "/problems/pin-backoff"
 
 
 def test_pin_form_works_without_javascript(client: TestClient, tenant: TenantKeys) -> None:

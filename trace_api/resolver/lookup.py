@@ -52,6 +52,7 @@ class CodeRow:
     region: str | None
     pin_used_at: datetime | None
     pin_failures: int | None
+    pin_blocked_until: datetime | None
     code_recalled_at: datetime | None
     code_recall_reason: str | None
     key_wrapped: bytes | None  # of the issuance's data key; None once shredded
@@ -99,6 +100,7 @@ _LOOKUP = (
         CodeState.region,
         CodeState.pin_used_at,
         CodeState.pin_failures,
+        CodeState.pin_blocked_until,
         CodeState.recalled_at,
         CodeState.recall_reason,
         TenantKey.wrapped,

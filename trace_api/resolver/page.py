@@ -43,6 +43,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "warnings": "注意",
         "many_scans": "此码已被查询 {count} 次，正品通常不会被查询这么多次，可能被复制。",
         "far_apart": "此码在约 {minutes} 分钟内于相距约 {km} 公里的两地被查询，可能被复制。",
+        "count_tampered": "此码的查询计数曾被改动：计数显示 {counter} 次，查询记录却有 {records} "
+        "次。上面的次数以记录为准。请谨慎：可能有人想掩盖复制品。",
         "timeline": "溯源记录",
         "produced": "生产",
         "code_issued": "赋码",
@@ -60,7 +62,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "pin_verified": "验证成功：这是该验证码的首次使用。",
         "pin_already_used": "此验证码已于 {at} 使用过。若不是您本人，请谨慎。",
         "pin_wrong": "验证码错误，还可尝试 {left} 次。",
-        "pin_locked": "错误次数过多，验证码已锁定。",
+        "pin_wrong_backoff": "验证码错误。错误次数过多，暂停验证，请在{wait}后再试。",
+        "pin_backoff_code": "此码的验证码近期被输错次数过多（可能是他人所为），为防止猜测，"
+        "暂停验证，本次输入未被核对。请在{wait}后（北京时间 {at}）再试；"
+        "真正的购买者届时仍可正常验证。",
+        "pin_backoff_client": "您的网络近期输错验证码次数过多，暂停验证，本次输入未被核对。"
+        "请在{wait}后（北京时间 {at}）再试。",
         "pin_no_pin": "此产品没有刮开验证码。",
         "pin_unknown_code": "查无此码。",
         "pin_used_note": "验证码已于 {at} 使用。",
@@ -115,6 +122,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "It may have been copied.",
         "far_apart": "This code was checked {km} km apart within about {minutes} minutes. "
         "It may have been copied.",
+        "count_tampered": "This code's scan count was altered: the counter said {counter}, "
+        "the scan records hold {records}. The count above follows the records. Be careful: "
+        "someone may have tried to hide copies.",
         "timeline": "Where it has been",
         "produced": "Produced",
         "code_issued": "Code issued",
@@ -132,7 +142,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "pin_verified": "Verified: this is the first use of this PIN.",
         "pin_already_used": "This PIN was already used on {at}. If that was not you, be careful.",
         "pin_wrong": "Wrong PIN; {left} attempt(s) left.",
-        "pin_locked": "Too many wrong attempts: the PIN is locked.",
+        "pin_wrong_backoff": "Wrong PIN. Too many wrong tries: PIN checks are paused; try "
+        "again in {wait}.",
+        "pin_backoff_code": "Too many wrong PINs were tried for this code recently, possibly by "
+        "someone else, so PIN checks are paused to stop guessing; this PIN was not checked. "
+        "Try again in {wait} (at {at} China time): the genuine buyer can still verify then.",
+        "pin_backoff_client": "Too many wrong PINs came from your network recently, so PIN "
+        "checks from it are paused; this PIN was not checked. Try again in {wait} (at {at} "
+        "China time).",
         "pin_no_pin": "This product has no scratch-off PIN.",
         "pin_unknown_code": "No such code.",
         "pin_used_note": "The PIN was used on {at}.",
@@ -204,6 +221,49 @@ def _environment() -> Environment:
     return env
 
 
+def wait_text(seconds: float, lang: str) -> str:
+    """A wait as people say it: ``45 秒``, ``2 分钟``, ``1 hour 5 minutes``."""
+    if seconds < 60:
+        n = max(1, int(seconds + 0.999))
+        return f" {n} 秒" if lang == "zh" else f"{n} second{'s' * (n != 1)}"
+    minutes = int(seconds / 60 + 0.999)
+    hours, minutes = divmod(minutes, 60)
+    if lang == "zh":
+        return (f" {hours} 小时" if hours else "") + (f" {minutes} 分钟" if minutes else "")
+    parts = [f"{hours} hour{'s' * (hours != 1)}"] if hours else []
+    if minutes:
+        parts.append(f"{minutes} minute{'s' * (minutes != 1)}")
+    return " ".join(parts)
+
+
+def _pin_message(
+    text: dict[str, str], lang: str, pin_result: dict[str, Any] | None, pin: dict[str, Any]
+) -> tuple[str | None, bool]:
+    """What the PIN section says (None: nothing), and whether it offers the form."""
+    if pin_result is None:
+        if pin.get("backoff_until"):  # a code backing off: no form that would not be checked
+            wait = wait_text(pin["retry_after"], lang)
+            at = local_time(pin["backoff_until"])
+            return text["pin_backoff_code"].format(wait=wait, at=at), False
+        if pin.get("used_at"):
+            return text["pin_used_note"].format(at=local_time(pin["used_at"])), True
+        return None, True
+    outcome = pin_result["result"]
+    if outcome == "already_used":
+        return text["pin_already_used"].format(at=local_time(pin_result["used_at"])), False
+    if outcome == "wrong" and pin_result.get("retry_after"):
+        return text["pin_wrong_backoff"].format(
+            wait=wait_text(pin_result["retry_after"], lang)
+        ), False
+    if outcome == "wrong":
+        return text["pin_wrong"].format(left=pin_result["attempts_left"]), True
+    if outcome == "backing_off":
+        wait = wait_text(pin_result["retry_after"], lang)
+        at = local_time(pin_result["until"])
+        return text["pin_backoff_" + pin_result["backoff"]].format(wait=wait, at=at), False
+    return text["pin_" + outcome], False
+
+
 def render(
     result: Resolution,
     *,
@@ -213,6 +273,7 @@ def render(
 ) -> str:
     """The scan page for ``result`` in ``lang``."""
     text = STRINGS[lang]
+    pin_message, pin_form = _pin_message(text, lang, pin_result, result.pin or {})
     warnings = []
     for warning in result.warnings:
         template = text.get(warning["code"])
@@ -229,6 +290,8 @@ def render(
             page_uri=page_uri,
             warnings=warnings,
             pin_result=pin_result,
+            pin_message=pin_message,
+            pin_form=pin_form,
             first_region=region_name((result.scans or {}).get("first_region"), lang),
             link_titles=link_titles,
             anchor=(result.proof or {}).get("anchor", {}),

@@ -1,7 +1,8 @@
 """Public HTTP routes: the GS1 resolver (page, JSON, linkset, redirects), PINs, proofs.
 
 The resolver reads the request's raw path, so a percent-encoded ``/`` in a lot stays
-inside its value. Every route here is public and rate-limited per client.
+inside its value. Every route here is public and rate-limited per client; the recount of
+scan records (`scan_routes`, for compliance officers and admins) is mounted with them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from trace_api.codes.gs1 import ItemLink, item_uri, parse_item_link, parse_item_
 from trace_api.db import transaction
 from trace_api.errors import InvalidInput, NotFound
 from trace_api.resolver import linkset as linksets
-from trace_api.resolver import page
+from trace_api.resolver import page, scan_routes
+from trace_api.resolver.pins import PinBackoff
 from trace_api.resolver.regions import InvalidRegion, check_region
 from trace_api.resolver.service import Resolution, Resolver, Scan
 
@@ -226,10 +228,16 @@ async def _pin_response(
         return outcome, result
 
     outcome, result = await run_in_threadpool(work)
+    backing_off = outcome["result"] == "backing_off"
     if _wants(request, "application/json"):
+        if backing_off:
+            raise PinBackoff(outcome)  # 429 problem+json with Retry-After
         return _json({"pin": outcome, "verdict": result.verdict}, 200)
     lang = page.choose_language(request.headers.get("accept-language"), link.params.get("lang"))
     html = page.render(result, lang=lang, page_uri=_page_path(request), pin_result=outcome)
+    if backing_off:  # the page says why and for how long; the status and header say it too
+        headers = {**_NO_STORE, "Retry-After": str(outcome["retry_after"])}
+        return HTMLResponse(html, status_code=429, headers=headers)
     return HTMLResponse(html, status_code=200, headers=_NO_STORE)
 
 
@@ -245,3 +253,6 @@ def code_proof(serial: str, request: Request) -> Response:
         resolver.misses.take(client)  # guessing serials here costs as much as on the page
         raise NotFound(f"no sound proof for code {serial}")
     return _json(document, 200)
+
+
+router.include_router(scan_routes.router)  # after the public routes: they are tried first

@@ -1,9 +1,15 @@
-"""Recording a scan: the atomic count step, the scan row, clone warnings, the audit log.
+"""Recording a scan: the atomic count step, the scan record, clone warnings, the audit log.
 
 The count is one atomic upsert (``scan_count = scan_count + 1 ... RETURNING``), so
 concurrent scans of one code count exactly, whatever the number of server processes.
-Scans are high-volume: the audit log gets the first scan of each code, clone warnings and
-suspicious verdicts, not every scan.
+Each scan then appends its record to `code_scans` with that count as its ``seq``, unique
+per code; the records are append-only (triggers) and sealed into the audit log
+(`seals`), so they, not the counter, are what a count is checked against. A counter set
+back in the database makes the next scan's ``seq`` collide with a record: that scan then
+recounts the records, answers their count (never fewer), warns ``count_tampered``, puts
+the counter right and logs ``code.scan_count_mismatch``. Scans are high-volume: the audit
+log gets the first scan of each code, clone warnings and suspicious verdicts, not every
+scan.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Table, case, func, insert
+from sqlalchemy import Connection, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trace_api.audit import log as audit_log
@@ -25,13 +31,26 @@ if TYPE_CHECKING:
     from trace_api.resolver.service import Resolution, ResolveDb, Scan
 
 _STATE = cast(Table, CodeState.__table__)
-_SCAN_ROW = insert(cast(Table, CodeScan.__table__))
+_SCANS = cast(Table, CodeScan.__table__)
+_SCAN_ROW = insert(_SCANS)
+_SCAN_ROWS = {  # a record whose (code_id, seq) exists already is not stored: no row back
+    name: insert_(_SCANS)
+    .on_conflict_do_nothing(index_elements=["code_id", "seq"])
+    .returning(_SCANS.c.id)
+    for name, insert_ in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_RECORDS = select(func.count(), func.max(_SCANS.c.seq)).where(
+    _SCANS.c.code_id == bindparam("code_id")
+)
+_FIRST_RECORD = select(_SCANS.c.scanned_at, _SCANS.c.region).where(
+    _SCANS.c.code_id == bindparam("code_id"), _SCANS.c.seq == 1
+)
 _MISS_ROW = insert(cast(Table, ResolverMiss.__table__))
 _STATE_KEYS = (
     "code_id", "scan_count", "first_scan_at", "first_scan_region", "last_scan_at",
     "located_at", "lat", "lon", "region", "pin_failures",
 )  # fmt: skip
-_SCAN_KEYS = ("code_id", "scanned_at", "region", "lat", "lon", "client_hash", "warnings")
+_SCAN_KEYS = ("code_id", "seq", "scanned_at", "region", "lat", "lon", "client_hash", "warnings")
 
 
 def _scan_upsert(insert_: Any, located: bool) -> Any:
@@ -77,7 +96,7 @@ def record_miss(connection: Connection, scan: Scan, reason: str) -> None:
 def record_scan(
     db: ResolveDb, settings: Settings, result: Resolution, row: CodeRow, scan: Scan
 ) -> None:
-    """Count the scan, store it, and set ``result.scans`` and ``result.warnings``."""
+    """Count the scan, store its record, and set ``result.scans`` and ``result.warnings``."""
     now = utcnow()
     located = scan.region is not None or (scan.lat is not None and scan.lon is not None)
     values = {
@@ -102,42 +121,85 @@ def record_scan(
         )
     else:
         count, first_at, first_region = connection.execute(upsert, values).one()
+    scan_row = {
+        "code_id": row.code_id,
+        "seq": count,
+        "scanned_at": now,
+        "region": scan.region,
+        "lat": scan.lat,
+        "lon": scan.lon,
+        "client_hash": scan.client_hash,
+    }
+    warnings, news = _warnings(settings, row, scan, count, now)
+    mismatch: dict[str, Any] | None = None
+    if not _store_record(connection, direct, scan_row, warnings):
+        # The counter is behind the records: it was set back. The records decide.
+        records, last = connection.execute(_RECORDS, {"code_id": row.code_id}).one()
+        mismatch = {
+            "code": "count_tampered",
+            "counter": count - 1,
+            "records": int(records),
+            "last_seq": int(last),
+        }
+        count = int(last) + 1
+        first_at, first_region = _first_record(connection, row.code_id, now, scan.region)
+        connection.execute(
+            update(_STATE)
+            .where(_STATE.c.code_id == row.code_id)
+            .values(scan_count=count, first_scan_at=first_at, first_scan_region=first_region)
+        )
+        warnings, news = _warnings(settings, row, scan, count, now)
+        warnings.insert(0, mismatch)
+        scan_row["seq"] = count
+        if not _store_record(connection, direct, scan_row, warnings):  # the row lock is ours
+            raise RuntimeError(f"scan record {count} of code {row.code_id} exists already")
     result.scans = {
         "count": count,
         "first_at": iso(first_at),
         "first_region": first_region,
         "this_scan_at": iso(now),
     }
-    news = _warnings(settings, result, row, scan, count, now)
-    scan_row = {
-        "code_id": row.code_id,
-        "scanned_at": now,
-        "region": scan.region,
-        "lat": scan.lat,
-        "lon": scan.lon,
-        "client_hash": scan.client_hash,
-        "warnings": ",".join(w["code"] for w in result.warnings)[:200],
-    }
+    result.warnings.extend(warnings)
+    _log(db, result, row, scan, count, news, mismatch)
+
+
+def _store_record(
+    connection: Connection,
+    direct: Any,
+    scan_row: dict[str, Any],
+    warnings: list[dict[str, Any]],
+) -> bool:
+    """Append the scan's record; False when its ``seq`` is taken (and nothing was stored)."""
+    record = {**scan_row, "warnings": ",".join(w["code"] for w in warnings)[:200]}
+    statement = _SCAN_ROWS[connection.dialect.name]
     if direct is not None:
-        STATEMENTS.get(_SCAN_ROW, dialect, _SCAN_KEYS).run(direct, scan_row)
-    else:
-        connection.execute(_SCAN_ROW, scan_row)
-    _log(db, result, row, scan, count, news)
+        compiled = STATEMENTS.get(statement, connection.dialect, _SCAN_KEYS)
+        return compiled.first(direct, record) is not None
+    return connection.execute(statement, record).first() is not None
+
+
+def _first_record(
+    connection: Connection, code_id: int, now: datetime, region: str | None
+) -> tuple[datetime, str | None]:
+    """When and where the code's first recorded scan was."""
+    first = connection.execute(_FIRST_RECORD, {"code_id": code_id}).first()
+    return (now, region) if first is None else (first[0], first[1])
 
 
 def _warnings(
-    settings: Settings, result: Resolution, row: CodeRow, scan: Scan, count: int, now: datetime
-) -> list[dict[str, Any]]:
-    """Clone warnings; returns those that are news (the audit log records them)."""
+    settings: Settings, row: CodeRow, scan: Scan, count: int, now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Clone warnings, and those of them that are news (the audit log records them)."""
+    warnings: list[dict[str, Any]] = []
     news: list[dict[str, Any]] = []
     limit = settings.scan_warn_count
     if count > limit:
         warning = {"code": "many_scans", "count": count, "limit": limit}
-        result.warnings.append(warning)
+        warnings.append(warning)
         if count == limit + 1:
             news.append(warning)
     if row.located_at is None:
-        return news
+        return warnings, news
     before = place_of(row.lat, row.lon, row.region)
     here = place_of(scan.lat, scan.lon, scan.region)
     if before is not None and here is not None:
@@ -151,9 +213,9 @@ def _warnings(
                 "previous_region": row.region,
                 "region": scan.region,
             }
-            result.warnings.append(warning)
+            warnings.append(warning)
             news.append(warning)
-    return news
+    return warnings, news
 
 
 def _log(
@@ -163,10 +225,14 @@ def _log(
     scan: Scan,
     count: int,
     warnings: list[dict[str, Any]],
+    mismatch: dict[str, Any] | None,
 ) -> None:
     changes: list[audit_log.Change] = []
     items = (row.serial, row.batch_id)
     base = {"serial": row.serial, "batch_id": row.batch_id, "scan_count": count}
+    if mismatch is not None:
+        data = {**base, "counter": mismatch["counter"], "records": mismatch["records"]}
+        changes.append(audit_log.Change("code.scan_count_mismatch", data, items=items))
     if count == 1:
         data = {**base, "region": scan.region, "verdict": result.verdict}
         changes.append(audit_log.Change("code.first_scan", data, items=items))

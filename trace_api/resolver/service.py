@@ -18,28 +18,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from trace_api.anchoring.gateway import ChainGateway
-from trace_api.audit import log as audit_log
 from trace_api.codes.errors import InvalidDigitalLink
 from trace_api.codes.gs1 import ItemLink, item_uri
 from trace_api.codes.payload import code_leaf_hash, leaf_template
-from trace_api.codes.sealing import pin_hash
 from trace_api.codes.service import pin_key
 from trace_api.errors import RateLimited
-from trace_api.models import CodeState, utcnow
+from trace_api.models import utcnow
 from trace_api.movements import consumer as consumer_scans
 from trace_api.resolver.checks import CodeChecks, KeyState, envelope_key_id
 from trace_api.resolver.custody import custody_events
 from trace_api.resolver.lookup import CodeRow, FactsCache, IssuanceFacts, data_key, find_code
+from trace_api.resolver.pins import PinChecks
 from trace_api.resolver.proofs import AnchorLookup, BatchTrees, proof_document
 from trace_api.resolver.ratelimit import TokenBuckets
 from trace_api.resolver.scans import iso, record_miss, record_scan
@@ -130,7 +129,8 @@ class Resolver:
         self.checks = CodeChecks(master_key)
         self.facts = FactsCache()
         self._ip_key = hmac.new(master_key, b"tracechain/client-ip/v1", hashlib.sha256).digest()
-        self._pin_key = pin_key(master_key)
+        self.pins = PinChecks(settings, pin_key(master_key))
+        self.clock: Callable[[], datetime] = utcnow  # PIN back-off time; tests set their own
         self._client_hashes: dict[str, bytes] = {}
         self._write_lock = threading.Lock()
 
@@ -214,6 +214,11 @@ class Resolver:
         facts = self.facts.get(connection, row.issuance_id)
         result = Resolution("genuine", link, serial=row.serial)
         _describe(result, row, facts)
+        if row.pin_blocked_until is not None and result.pin is not None:
+            wait = (row.pin_blocked_until - self.clock()).total_seconds()
+            if wait > 0:  # the page says so instead of offering a form that is not checked
+                until = iso(row.pin_blocked_until)
+                result.pin.update(backoff_until=until, retry_after=int(wait + 0.999))
         self._check(connection, result, row, link)
         if not result.reasons and (row.batch_status == "recalled" or row.code_recalled_at):
             result.verdict = "recalled"
@@ -283,7 +288,9 @@ class Resolver:
     def verify_pin(
         self, *, session: Session, link: ItemLink, pin: str, scan: Scan
     ) -> dict[str, Any]:
-        """Check a scratch-off PIN: it verifies once; later tries say when it was first used."""
+        """Check a scratch-off PIN under the back-off of `pins`: it verifies once; later
+        tries say when it was first used; while the code or client backs off, ``backing_off``.
+        """
         row = find_code(session.connection(), link.serial or "")
         if row is None or row.gtin != link.gtin:
             self.misses.take(scan.client)
@@ -291,44 +298,9 @@ class Resolver:
             return {"result": "unknown_code"}
         if row.pin_hash is None:
             return {"result": "no_pin"}
-        limit = self.settings.pin_max_failures
-        if (row.pin_failures or 0) >= limit:
-            return {"result": "locked", "used_at": iso(row.pin_used_at)}
-        given = pin.strip()
-        insert_ = _insert(session)(CodeState)
-        table = CodeState.__table__
-        if not hmac.compare_digest(pin_hash(self._pin_key, row.serial, given), row.pin_hash):
-            statement = insert_.values(code_id=row.code_id, scan_count=0, pin_failures=1)
-            failures = session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["code_id"], set_={"pin_failures": table.c.pin_failures + 1}
-                ).returning(table.c.pin_failures)
-            ).scalar_one()
-            return {"result": "wrong", "attempts_left": max(0, limit - failures)}
-        now = utcnow()
-        statement = insert_.values(
-            code_id=row.code_id, scan_count=0, pin_failures=0, pin_used_at=now
+        return self.pins.check(
+            session=session, row=row, pin=pin, client_hash=scan.client_hash, now=self.clock()
         )
-        used_at = session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["code_id"],
-                set_={
-                    "pin_used_at": func.coalesce(
-                        table.c.pin_used_at, statement.excluded.pin_used_at
-                    )
-                },
-            ).returning(table.c.pin_used_at)
-        ).scalar_one()
-        if used_at != now:
-            return {"result": "already_used", "used_at": iso(used_at)}
-        audit_log.append(
-            session=session,
-            tenant_id=row.tenant_id,
-            kind="pin.verified",
-            items=[row.serial, row.batch_id],
-            data={"serial": row.serial, "batch_id": row.batch_id},
-        )
-        return {"result": "verified", "used_at": iso(now)}
 
     def proof(self, *, session: Session, serial: str) -> dict[str, Any] | None:
         """The proof document of a code, or None if there is no sound one to give."""
@@ -367,10 +339,6 @@ class ResolveDb:
         """Close the session opened here, if any (the transaction stays the caller's)."""
         if self._opened is not None:
             self._opened.close()
-
-
-def _insert(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def _describe(result: Resolution, row: CodeRow, facts: IssuanceFacts) -> None:

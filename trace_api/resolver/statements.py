@@ -55,10 +55,6 @@ class CompiledStatement:
                 values[i] = process(values[i])
         return values
 
-    def run(self, connection: sqlite3.Connection, params: Mapping[str, Any]) -> None:
-        """Execute for its effect."""
-        connection.execute(self.sql, self._values(params))
-
     def _values(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
         for name, extra in self._binds:
