@@ -39,8 +39,8 @@ from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.movements.routes import router as movements_router
 from trace_api.problems import RefuseNul, install_problem_handlers
+from trace_api.ratelimit import TokenBuckets
 from trace_api.resolver.fastlane import ResolverFastLane
-from trace_api.resolver.ratelimit import TokenBuckets
 from trace_api.resolver.routes import router as resolver_router
 from trace_api.resolver.seals import ScanSealer
 from trace_api.resolver.service import Resolver

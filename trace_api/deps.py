@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from trace_api.errors import Forbidden, RateLimited, Unauthenticated
-from trace_api.resolver.ratelimit import TokenBuckets
+from trace_api.ratelimit import TokenBuckets
 from trace_api.settings import Settings
 from trace_api.tenancy import service as tenancy_service
 from trace_api.tenancy.service import Principal

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from fixtures.codes import JSON, IssuedBatch
-from trace_api.resolver.ratelimit import TokenBuckets
+from trace_api.ratelimit import TokenBuckets
 
 
 def scan(client: TestClient, issued: IssuedBatch, times: int, n: int = 0) -> dict:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from fixtures.app import TenantKeys
 from fixtures.codes import JSON, issue_batch
 from trace_api.codes.gs1 import parse_item_link
-from trace_api.resolver.ratelimit import TokenBuckets
+from trace_api.ratelimit import TokenBuckets
 from trace_api.resolver.service import Resolver
 
 THREADS = 8

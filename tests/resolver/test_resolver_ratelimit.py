@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
 from fixtures.codes import GTIN, JSON, issue_batch
-from trace_api.resolver.ratelimit import TokenBuckets
+from trace_api.ratelimit import TokenBuckets
 
 
 def test_too_many_requests_get_429_problem_with_retry_after(

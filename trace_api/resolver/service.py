@@ -35,12 +35,12 @@ from trace_api.codes.service import pin_key
 from trace_api.errors import RateLimited
 from trace_api.models import utcnow
 from trace_api.movements import consumer as consumer_scans
+from trace_api.ratelimit import TokenBuckets
 from trace_api.resolver.checks import CodeChecks, KeyState, envelope_key_id
 from trace_api.resolver.custody import custody_events
 from trace_api.resolver.lookup import CodeRow, FactsCache, IssuanceFacts, data_key, find_code
 from trace_api.resolver.pins import PinChecks
 from trace_api.resolver.proofs import AnchorLookup, BatchTrees, proof_document
-from trace_api.resolver.ratelimit import TokenBuckets
 from trace_api.resolver.scans import iso, record_miss, record_scan
 from trace_api.settings import Settings
 
