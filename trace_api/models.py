@@ -62,6 +62,33 @@ class Tenant(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Media(Base):
+    """An image a tenant uploaded (logo, product photo), re-encoded, named by its SHA-256."""
+
+    __tablename__ = "media"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # hex SHA-256 of `data`
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TenantBranding(Base):
+    """What the scan page shows of the brand: the name, hotline, website and logo."""
+
+    __tablename__ = "tenant_branding"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    hotline: Mapped[str] = mapped_column(String(40), default="")
+    website: Mapped[str] = mapped_column(String(500), default="")
+    logo_id: Mapped[str | None] = mapped_column(ForeignKey("media.id"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class TenantKey(Base):
     """A tenant data key, stored only wrapped by the master key."""
 
@@ -282,6 +309,8 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     links: Mapped[str] = mapped_column(Text, default="{}")  # JSON: GS1 link type -> URL
     product_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The product photo the scan page shows (uploaded by the brand, served from `media`).
+    image_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # a `media` id
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -371,6 +400,13 @@ class CodeState(Base):
     pin_blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     recall_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Clone flags raised by scans and PIN reuse (JSON: code -> the latest warning of it):
+    # every later scan shows them until the brand reviews the code (trace_api/resolver/flags.py).
+    flags: Mapped[str | None] = mapped_column(Text, nullable=True)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    review_outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reviewed_scan_count: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class CodeScan(Base):
@@ -404,6 +440,28 @@ class PinClient(Base):
     failures: Mapped[int] = mapped_column(default=0)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ConsumerReport(Base):
+    """A shopper's report about a scanned item ("report this item" on the scan page)."""
+
+    __tablename__ = "consumer_reports"
+    __table_args__ = (Index("ix_consumer_reports_tenant_at", "tenant_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id"), nullable=True)
+    code_id: Mapped[int | None] = mapped_column(_CodeKey, ForeignKey("codes.id"), nullable=True)
+    gtin: Mapped[str] = mapped_column(String(14))
+    lot: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    serial: Mapped[str] = mapped_column(String(20))
+    verdict: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text, default="")
+    where_bought: Mapped[str] = mapped_column(String(200), default="")
+    contact: Mapped[str] = mapped_column(String(100), default="")
+    client_hash: Mapped[bytes] = mapped_column(LargeBinary(16))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ResolverMiss(Base):
