@@ -205,6 +205,27 @@ class Settings(BaseSettings):
         description="Audit entries re-verified per step (a full pass walks the whole log).",
     )
 
+    # -- the scan page and its media (issue 21) -------------------------------------------
+    chain_explorer_url: str = Field(
+        default="",
+        description="A block explorer's address; the scan page links each anchor's "
+        "transaction as <url>/tx/<hash> (empty: no link).",
+    )
+    service_operator: str = Field(
+        default="",
+        description="Who runs this service, as the scan page names it (e.g. a company name).",
+    )
+    media_max_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest image upload (brand logo, product photo) in bytes.",
+    )
+    media_max_pixels: int = Field(
+        default=4096,
+        ge=64,
+        description="Longest side of an uploaded image in pixels (larger is refused).",
+    )
+
     # -- channels and anti-diversion (issue 7) --------------------------------------------
     route_checks: bool = Field(
         default=True,
