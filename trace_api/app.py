@@ -19,6 +19,7 @@ from trace_api.anchoring import service as anchoring_service
 from trace_api.anchoring.gateway import ChainGateway
 from trace_api.anchoring.routes import router as anchoring_router
 from trace_api.anchoring.worker import AnchorWorker
+from trace_api.api_docs import install_api_docs
 from trace_api.audit.exports import ExportRunner
 from trace_api.audit.integrity import LogIntegrity, watch_appends
 from trace_api.audit.reverify import LogReverifier
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Blockchain-backed traceability and compliance: per-item codes, "
         "custody events, anti-diversion, contract proofs, e-invoices, audit trails.",
         lifespan=_lifespan,
+        docs_url=None,  # served by install_api_docs, without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(ResolverFastLane)
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestBodyGuard, settings=settings)  # added last: runs first
+    install_api_docs(app)
     app.include_router(health_router)
     app.include_router(tenancy_router)
     app.include_router(anchoring_router)
