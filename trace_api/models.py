@@ -393,6 +393,9 @@ class CodeState(Base):
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     region: Mapped[str | None] = mapped_column(String(6), nullable=True)
     pin_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The keyed hash of the client that used the PIN: the same client entering it again is
+    # not a reused label.
+    pin_used_by: Mapped[bytes | None] = mapped_column(LargeBinary(16), nullable=True)
     # Wrong PINs in the current streak (forgotten after a quiet day), the last one's time,
     # and until when PINs for this code are not checked (trace_api/resolver/pins.py).
     pin_failures: Mapped[int] = mapped_column(default=0)

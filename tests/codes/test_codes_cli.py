@@ -44,9 +44,9 @@ def test_cli_issues_codes_that_resolve_and_writes_pins_once(
     serial, pin = lines[150].split(",")
     detail = client.get(f"/v1/codes/{serial}", headers=tenant.auth("operator")).json()
     path = detail["uri"].removeprefix("http://127.0.0.1:8000")
-    assert client.get(path, headers=JSON).json()["verdict"] == "genuine"
+    assert client.get(path, headers=JSON).json()["verdict"] == "pin_required"
     answer = client.post(path, json={"pin": pin}, headers=JSON).json()
-    assert answer["pin"]["result"] == "verified"
+    assert answer["pin"]["result"] == "verified" and answer["verdict"] == "genuine"
     again = CliRunner().invoke(cli_app, ["codes", "issue", "--batch", batch["id"], "--count", "1"])
     assert again.exit_code == 1 and "issued once" in again.output
 

@@ -24,7 +24,12 @@ def test_pin_verifies_once_then_reports_first_use(
     first = client.post(issued.path(0), json={"pin": code["pin"]}, headers=JSON).json()
     assert first["pin"]["result"] == "verified" and first["verdict"] == "genuine"
     again = client.post(issued.path(0), json={"pin": code["pin"]}, headers=JSON).json()
-    assert again["pin"] == {"result": "already_used", "used_at": first["pin"]["used_at"]}
+    assert again["pin"] == {
+        "result": "already_used",
+        "used_at": first["pin"]["used_at"],
+        "by_you": True,
+    }
+    assert again["verdict"] == "genuine"  # the same client: not a reused label
     page = client.get(issued.path(0), headers=JSON).json()
     assert page["pin"] == {"present": True, "used_at": first["pin"]["used_at"]}
     kinds = [e["kind"] for e in log_entries(app, tenant.tenant_id)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -68,7 +70,8 @@ def test_proof_says_pending_until_the_chain_confirms(
     assert proof["anchor"]["status"] == "pending"
     assert verify_alone(proof)
     page = client.get(issued.path(0), headers={"Accept": "text/html"}).text
-    assert "上链存证确认中" in page and "已上链存证" not in page  # the page claims no more
+    assert "存证正在确认中" in page and "正在写入区块链" in page
+    assert "记录已于" not in page and "写入区块链，任何人都可以核对" not in page  # no more
 
 
 def test_the_page_says_anchored_once_the_chain_confirms(
@@ -77,7 +80,8 @@ def test_the_page_says_anchored_once_the_chain_confirms(
     issued = issue_batch(client, tenant, count=2)
     app.state.worker.run_until_idle()
     page = client.get(issued.path(0), headers={"Accept": "text/html"}).text
-    assert "已上链存证" in page and "确认中" not in page
+    assert "与区块链上的存证一致" in page and "确认中" not in page
+    assert re.search(r"这件商品的记录已于 \d{4}-\d\d-\d\d \d\d:\d\d 写入区块链", page)
 
 
 def test_unknown_and_malformed_serials_are_unknown_and_counted_as_misses(
@@ -91,7 +95,9 @@ def test_unknown_and_malformed_serials_are_unknown_and_counted_as_misses(
         assert response.status_code == 404, serial
         assert response.json()["verdict"] == "unknown"
     page = client.get(f"/01/{GTIN}/21/{wrong_check}")
-    assert page.status_code == 404 and "未找到" in page.text
+    # Pages are 200 whatever the verdict (in-app browsers), the JSON above keeps its 404.
+    assert page.status_code == 200 and page.headers["x-trace-verdict"] == "unknown"
+    assert "未找到" in page.text and wrong_check in page.text
     with transaction(app.state.sessions) as session:
         assert session.scalar(select(func.count()).select_from(ResolverMiss)) == 4
         assert session.scalar(select(func.count()).select_from(CodeScan)) == 0
@@ -191,7 +197,8 @@ def test_recalled_batch_and_item_answer_410_with_the_reason(
         "reason": "污染",
     }
     page = client.get(issued.path(1))
-    assert page.status_code == 410 and "已召回" in page.text and "污染" in page.text
+    assert page.status_code == 200 and page.headers["x-trace-verdict"] == "recalled"
+    assert "已召回" in page.text and "召回原因：污染" in page.text
 
 
 def test_scans_are_counted_and_clone_warnings_raised_and_logged(
@@ -207,11 +214,12 @@ def test_scans_are_counted_and_clone_warnings_raised_and_logged(
     assert [w["code"] for w in far["warnings"]] == ["far_apart"]
     assert far["warnings"][0]["km"] > 1000
     near = client.get(f"{path}?lat=39.91&lon=116.41", headers=JSON).json()  # still Beijing
-    assert near["warnings"] == []
+    assert [w["code"] for w in near["warnings"]] == ["far_apart"]  # kept: flags.py
+    assert near["verdict"] == "possibly_copied"
     many = client.get(path, headers=JSON).json()
     assert many["scans"]["count"] == 4
     assert many["scans"]["first_region"] == "330106"
-    assert [w["code"] for w in many["warnings"]] == ["many_scans"]
+    assert [w["code"] for w in many["warnings"]] == ["far_apart", "many_scans"]
     client.get(path, headers=JSON)
     kinds = [e["kind"] for e in log_entries(app, tenant.tenant_id)]
     assert kinds.count("code.first_scan") == 1  # not every scan: the first one

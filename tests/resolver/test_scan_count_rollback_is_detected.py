@@ -40,7 +40,8 @@ def test_a_count_set_back_from_31_to_1_still_warns_and_is_named(
     assert codes == ["count_tampered", "many_scans"]
     assert body["warnings"][0]["counter"] == 1 and body["warnings"][0]["records"] == 31
     page = client.get(issued.path(0)).text
-    assert "本码已被查询 33 次" in page and "此码已被查询 33 次" in page
+    assert "您是第 33 位查询者" in page and "此码已被查询 33 次" in page
+    assert 'data-verdict="possibly_copied"' in page and "查询计数曾被改动" in page
     mismatches = [
         e for e in log_entries(app, tenant.tenant_id) if e["kind"] == "code.scan_count_mismatch"
     ]

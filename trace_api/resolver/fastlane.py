@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from trace_api.errors import ServiceError
 from trace_api.problems import problem_response
 from trace_api.resolver import routes
+from trace_api.resolver.links import link_of
 
 _log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class ResolverFastLane:
             await self.app(scope, receive, send)
             return
         try:
-            link = routes.link_of(scope)
+            link = link_of(scope)
         except ServiceError:
             await self.app(scope, receive, send)  # the route answers the error as it does
             return

@@ -55,6 +55,10 @@ class CodeRow:
     pin_blocked_until: datetime | None
     code_recalled_at: datetime | None
     code_recall_reason: str | None
+    pin_used_by: bytes | None
+    flags: str | None  # JSON, see flags.py
+    review_outcome: str | None
+    reviewed_scan_count: int | None
     key_wrapped: bytes | None  # of the issuance's data key; None once shredded
     key_status: str | None
 
@@ -103,6 +107,10 @@ _LOOKUP = (
         CodeState.pin_blocked_until,
         CodeState.recalled_at,
         CodeState.recall_reason,
+        CodeState.pin_used_by,
+        CodeState.flags,
+        CodeState.review_outcome,
+        CodeState.reviewed_scan_count,
         TenantKey.wrapped,
         TenantKey.status,
     )

@@ -31,6 +31,7 @@ from trace_api.audit import log as audit_log
 from trace_api.codes.sealing import pin_hash
 from trace_api.errors import RateLimited
 from trace_api.models import CodeState, PinClient
+from trace_api.resolver import flags
 from trace_api.resolver.lookup import CodeRow
 from trace_api.resolver.scans import iso
 from trace_api.settings import Settings
@@ -140,7 +141,7 @@ class PinChecks:
         refused = _refusal(code, Streak(), now)  # the common refusal costs no write
         if refused is not None:
             return refused
-        code, used_at = self._lock_code(session, row.code_id)
+        code, used_at, used_by = self._lock_code(session, row.code_id)
         client = self._lock_client(session, client_hash)
         refused = _refusal(code, client, now)
         if refused is not None:
@@ -148,11 +149,17 @@ class PinChecks:
         if not hmac.compare_digest(pin_hash(self._pin_key, row.serial, pin.strip()), row.pin_hash):
             return self._wrong(session, row, code, client, client_hash, now)
         if used_at is not None:
-            return {"result": "already_used", "used_at": iso(used_at)}
+            return self._used_again(session, row, used_at, used_by == client_hash, now)
         session.execute(
             update(CodeState)
             .where(CodeState.code_id == row.code_id)
-            .values(pin_used_at=now, pin_failures=0, pin_failed_at=None, pin_blocked_until=None)
+            .values(
+                pin_used_at=now,
+                pin_used_by=client_hash,
+                pin_failures=0,
+                pin_failed_at=None,
+                pin_blocked_until=None,
+            )
         )
         audit_log.append(
             session=session,
@@ -163,11 +170,35 @@ class PinChecks:
         )
         return {"result": "verified", "used_at": iso(now)}
 
-    def _lock_code(self, session: Session, code_id: int) -> tuple[Streak, datetime | None]:
+    def _used_again(
+        self, session: Session, row: CodeRow, used_at: datetime, by_same_client: bool, now: datetime
+    ) -> dict[str, Any]:
+        """The right PIN of a code whose PIN was used: its first user again, or a copy.
+
+        A PIN that verifies twice from different clients is the mark of a copied label
+        (the copier read the PIN off a genuine one): the code is flagged until reviewed.
+        """
+        outcome = {"result": "already_used", "used_at": iso(used_at), "by_you": by_same_client}
+        if by_same_client:
+            return outcome
+        warning = {"code": "pin_reused", "used_at": iso(used_at)}
+        flags.raise_flags(session.connection(), row.code_id, [warning], now)
+        audit_log.append(
+            session=session,
+            tenant_id=row.tenant_id,
+            kind="code.clone_warning",
+            items=[row.serial, row.batch_id],
+            data={"serial": row.serial, "batch_id": row.batch_id, "warnings": [warning]},
+        )
+        return outcome
+
+    def _lock_code(
+        self, session: Session, code_id: int
+    ) -> tuple[Streak, datetime | None, bytes | None]:
         """Lock the code's state row (creating it if need be); its PIN streak and use."""
         insert_ = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
         statement = insert_(_STATE).values(code_id=code_id, scan_count=0, pin_failures=0)
-        failures, failed_at, until, used_at = session.execute(
+        failures, failed_at, until, used_at, used_by = session.execute(
             statement.on_conflict_do_update(
                 index_elements=["code_id"], set_={"pin_failures": _STATE.c.pin_failures}
             ).returning(
@@ -175,9 +206,10 @@ class PinChecks:
                 _STATE.c.pin_failed_at,
                 _STATE.c.pin_blocked_until,
                 _STATE.c.pin_used_at,
+                _STATE.c.pin_used_by,
             )
         ).one()
-        return Streak(failures, failed_at, until), used_at
+        return Streak(failures, failed_at, until), used_at, used_by
 
     def _lock_client(self, session: Session, client_hash: bytes) -> Streak:
         """The client's streak, its row locked if it has one (a first failure inserts it)."""

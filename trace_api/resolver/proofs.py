@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -103,7 +104,8 @@ class AnchorLookup:
         self._gateway = gateway
         self._max_age = max_age
         self._head: tuple[float, int | None] = (float("-inf"), None)
-        self._references: dict[int, tuple[float, dict[str, Any]]] = {}
+        # job id -> (read at, the reference, when the job was confirmed)
+        self._references: dict[int, tuple[float, dict[str, Any], datetime | None]] = {}
         self._lock = threading.Lock()
         self.clock: Callable[[], float] = time.monotonic
 
@@ -137,16 +139,22 @@ class AnchorLookup:
         cached = self._references.get(job_id)
         if cached is not None and now - cached[0] < self._max_age:
             return dict(cached[1])
-        reference = self._read(session(), job_id)
+        reference, confirmed_at = self._read(session(), job_id)
         if len(self._references) > 10_000:
             self._references.clear()
-        self._references[job_id] = (now, reference)
+        self._references[job_id] = (now, reference, confirmed_at)
         return dict(reference)
 
-    def _read(self, session: Session, job_id: int) -> dict[str, Any]:
+    def confirmed_at(self, job_id: int | None) -> datetime | None:
+        """When the job's anchor was confirmed, as last read by `reference` (None: not yet)."""
+        cached = self._references.get(job_id) if job_id is not None else None
+        return None if cached is None else cached[2]
+
+    def _read(self, session: Session, job_id: int) -> tuple[dict[str, Any], datetime | None]:
         job = session.get(AnchorJob, job_id)
         if job is None:
-            return {"status": "none"}
+            return {"status": "none"}, None
         deployment = session.get(ChainDeployment, job.deployment_id) if job.deployment_id else None
         head = self.head() if job.status == "confirmed" else None
-        return anchoring_service.anchor_reference(job, deployment, head)
+        confirmed_at = job.confirmed_at if job.status == "confirmed" else None
+        return anchoring_service.anchor_reference(job, deployment, head), confirmed_at

@@ -10,19 +10,19 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from trace_api.codes.errors import InvalidDigitalLink
-from trace_api.codes.gs1 import ItemLink, item_uri, parse_item_link, parse_item_path
+from trace_api.codes.gs1 import ItemLink, item_uri
 from trace_api.db import transaction
 from trace_api.errors import InvalidInput, NotFound
 from trace_api.resolver import linkset as linksets
-from trace_api.resolver import page, scan_routes
+from trace_api.resolver import page, report_routes, scan_routes
+from trace_api.resolver.links import link_of
 from trace_api.resolver.pins import PinBackoff
 from trace_api.resolver.regions import InvalidRegion, check_region
 from trace_api.resolver.service import Resolution, Resolver, Scan
@@ -42,18 +42,6 @@ def _client(request: Request) -> str:
 
 def _link(request: Request) -> ItemLink:
     return link_of(request.scope)
-
-
-def link_of(scope: Scope) -> ItemLink:
-    """The item link a request names, read from its raw path and query string."""
-    path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-    try:
-        query = scope.get("query_string", b"").decode()
-    except UnicodeDecodeError:
-        raise InvalidDigitalLink("the query string is not UTF-8") from None
-    if path.startswith("//") or "#" in query:  # read as a URI would: a host, a fragment
-        return parse_item_link(f"{path}?{query}" if query else path)
-    return parse_item_path(path, query)
 
 
 def _scan(resolver: Resolver, client: str, params: dict[str, str]) -> Scan:
@@ -130,10 +118,15 @@ async def resolve(request: Request, rest: str) -> Response:
     link_type = link.params.get("linkType")
     as_linkset = link_type == "all" or _wants(request, linksets.LINKSET_MEDIA_TYPE)
     scan: Scan | None = _scan(resolver, client, link.params)
-    if link_type is not None or as_linkset:
-        scan = None  # linksets and redirects are not counted as scans
+    pin_result = None
+    if "pin" in link.params and scan is not None:  # the page after a PIN try (tickets.py)
+        pin_result = resolver.tickets.read(
+            link.params["pin"], serial=link.serial or "", client_hash=scan.client_hash
+        )
+    if link_type is not None or as_linkset or pin_result is not None:
+        scan = None  # linksets, redirects and the page after a PIN try are not scans
     result = await _resolution(request.app.state, link, scan)
-    return _answer(request, result, link, as_linkset, link_type)
+    return _answer(request, result, link, as_linkset, link_type, pin_result)
 
 
 async def resolve_json(state: Any, scope: Scope, link: ItemLink) -> Response:
@@ -169,6 +162,7 @@ def _answer(
     link: ItemLink,
     as_linkset: bool,
     link_type: str | None,
+    pin_result: dict[str, Any] | None = None,
 ) -> Response:
     base = request.app.state.settings.public_base_url
     anchor, page_uri, proof_uri = _uris(base, result, link)
@@ -187,13 +181,33 @@ def _answer(
     if _wants(request, "application/json"):
         return _json_answer(base, result, link)
     lang = page.choose_language(request.headers.get("accept-language"), link.params.get("lang"))
-    html = page.render(result, lang=lang, page_uri=_page_path(request))
-    headers = {
+    html = _page(request, result, lang, pin_result)
+    headers = {**_page_headers(result, lang), "Link": linkset_link}
+    return HTMLResponse(html, status_code=page.PAGE_STATUS, headers=headers)
+
+
+def _page(
+    request: Request, result: Resolution, lang: str, pin_result: dict[str, Any] | None
+) -> str:
+    settings = request.app.state.settings
+    path = _page_path(request)
+    return page.render(
+        result,
+        lang=lang,
+        page_uri=path,
+        pin_result=pin_result,
+        report_uri=f"/report{path}?lang={lang}",
+        explorer=settings.chain_explorer_url,
+        operator=settings.service_operator,
+    )
+
+
+def _page_headers(result: Resolution, lang: str) -> dict[str, str]:
+    return {
         **_NO_STORE,
         "Content-Language": "zh-CN" if lang == "zh" else "en",
-        "Link": linkset_link,
+        "X-Trace-Verdict": result.verdict,
     }
-    return HTMLResponse(html, status_code=result.status, headers=headers)
 
 
 @router.post("/01/{rest:path}", response_class=HTMLResponse)
@@ -234,11 +248,18 @@ async def _pin_response(
             raise PinBackoff(outcome)  # 429 problem+json with Retry-After
         return _json({"pin": outcome, "verdict": result.verdict}, 200)
     lang = page.choose_language(request.headers.get("accept-language"), link.params.get("lang"))
-    html = page.render(result, lang=lang, page_uri=_page_path(request), pin_result=outcome)
-    if backing_off:  # the page says why and for how long; the status and header say it too
-        headers = {**_NO_STORE, "Retry-After": str(outcome["retry_after"])}
+    if backing_off:  # nothing was checked: the page says why and for how long, as does 429
+        html = _page(request, result, lang, outcome)
+        headers = {**_page_headers(result, lang), "Retry-After": str(outcome["retry_after"])}
         return HTMLResponse(html, status_code=429, headers=headers)
-    return HTMLResponse(html, status_code=200, headers=_NO_STORE)
+    # Post, then redirect: the page shows the outcome, and a refresh does not post again.
+    ticket = resolver.tickets.issue(
+        serial=result.serial or "",
+        client_hash=resolver.scan_of(client).client_hash,
+        outcome=outcome,
+    )
+    target = f"{_page_path(request)}?{urlencode({'pin': ticket, 'lang': lang})}"
+    return RedirectResponse(target, status_code=303, headers=_NO_STORE)
 
 
 @router.get("/v1/codes/{serial}/proof")
@@ -255,4 +276,5 @@ def code_proof(serial: str, request: Request) -> Response:
     return _json(document, 200)
 
 
+router.include_router(report_routes.router)
 router.include_router(scan_routes.router)  # after the public routes: they are tried first

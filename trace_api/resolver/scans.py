@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from trace_api.audit import log as audit_log
 from trace_api.models import CodeScan, CodeState, ResolverMiss, utcnow
+from trace_api.resolver import flags
 from trace_api.resolver.lookup import CodeRow
 from trace_api.resolver.regions import implausible_travel, place_of
 from trace_api.resolver.statements import STATEMENTS, direct_connection
@@ -153,13 +154,15 @@ def record_scan(
         scan_row["seq"] = count
         if not _store_record(connection, direct, scan_row, warnings):  # the row lock is ours
             raise RuntimeError(f"scan record {count} of code {row.code_id} exists already")
+    if warnings:
+        flags.raise_flags(connection, row.code_id, warnings, now)
     result.scans = {
         "count": count,
         "first_at": iso(first_at),
         "first_region": first_region,
         "this_scan_at": iso(now),
     }
-    result.warnings.extend(warnings)
+    result.warnings.extend(flags.active(row.flags, warnings))
     _log(db, result, row, scan, count, news, mismatch)
 
 
@@ -192,9 +195,9 @@ def _warnings(
     """Clone warnings, and those of them that are news (the audit log records them)."""
     warnings: list[dict[str, Any]] = []
     news: list[dict[str, Any]] = []
-    limit = settings.scan_warn_count
+    limit = settings.scan_warn_count + (row.reviewed_scan_count or 0)  # afresh after a review
     if count > limit:
-        warning = {"code": "many_scans", "count": count, "limit": limit}
+        warning = {"code": "many_scans", "count": count, "limit": settings.scan_warn_count}
         warnings.append(warning)
         if count == limit + 1:
             news.append(warning)
@@ -244,6 +247,18 @@ def _log(
         changes.append(audit_log.Change("code.suspicious_scan", data, items=items))
     if changes:
         audit_log.append_many(session=db.session(), tenant_id=row.tenant_id, changes=changes)
+
+
+def stored_scans(row: CodeRow) -> dict[str, Any] | None:
+    """What the page says of a code's scans when this request is not one (a PIN, a report)."""
+    if not row.scan_count:
+        return None
+    return {
+        "count": row.scan_count,
+        "first_at": iso(row.first_scan_at),
+        "first_region": row.first_scan_region,
+        "this_scan_at": None,
+    }
 
 
 def iso(moment: datetime | None) -> str | None:

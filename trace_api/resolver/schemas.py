@@ -1,9 +1,12 @@
-"""HTTP output models of the scan-record recount."""
+"""HTTP models of the scan-record recount, flag reviews and consumer reports."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from pydantic import BaseModel, Field
 
+from trace_api.request_models import DisplayText, RequestModel
 from trace_api.resolver.recount import ScanRecount
 
 
@@ -50,3 +53,50 @@ class ScanRecountOut(BaseModel):
             codes_checked=recount.codes_checked,
             code=None if code is None else CodeCountOut.model_validate(code, from_attributes=True),
         )
+
+
+class FlagReviewIn(RequestModel):
+    outcome: Literal["cleared", "confirmed"] = Field(
+        description="cleared: a false alarm, the flags go; confirmed: the label was copied, "
+        "every later scan says so"
+    )
+    note: DisplayText = Field(default="", max_length=1000)
+
+
+class FlagStateOut(BaseModel):
+    serial: str
+    flags: dict[str, dict[str, Any]] = Field(description="warning code -> its latest warning")
+    flagged_at: str | None
+    review: dict[str, Any] | None
+
+
+class FlagReviewOut(BaseModel):
+    serial: str
+    outcome: str
+    reviewed_at: str
+    flags: dict[str, dict[str, Any]] = Field(description="the flags the review covered")
+    scan_count: int
+
+
+class ReportStatusIn(RequestModel):
+    status: Literal["open", "closed"]
+
+
+class ConsumerReportOut(BaseModel):
+    id: str
+    reference: str = Field(description="the short reference the shopper was shown")
+    gtin: str
+    lot: str | None
+    serial: str = Field(description="as the shopper's link read it")
+    verdict: str = Field(description="what the scan page said when the report was sent")
+    reason: str
+    message: str
+    where_bought: str
+    contact: str = Field(description="personal data: only to answer this report")
+    status: str
+    created_at: str
+
+
+class ConsumerReportPage(BaseModel):
+    items: list[ConsumerReportOut]
+    next_cursor: str | None

@@ -36,15 +36,29 @@ from trace_api.errors import RateLimited
 from trace_api.models import utcnow
 from trace_api.movements import consumer as consumer_scans
 from trace_api.ratelimit import TokenBuckets
+from trace_api.resolver import flags
 from trace_api.resolver.checks import CodeChecks, KeyState, envelope_key_id
 from trace_api.resolver.custody import custody_events
 from trace_api.resolver.lookup import CodeRow, FactsCache, IssuanceFacts, data_key, find_code
 from trace_api.resolver.pins import PinChecks
 from trace_api.resolver.proofs import AnchorLookup, BatchTrees, proof_document
-from trace_api.resolver.scans import iso, record_miss, record_scan
+from trace_api.resolver.scans import iso, record_miss, record_scan, stored_scans
+from trace_api.resolver.tickets import PinTickets
 from trace_api.settings import Settings
 
-HTTP_STATUS = {"genuine": 200, "suspicious": 200, "recalled": 410, "unknown": 404}
+# The verdicts, best first. ``pin_required``: genuine so far, but the label has a scratch-off
+# PIN nobody has used, and only the PIN completes the check. ``possibly_copied``: the
+# record is sound, but scans or PIN tries flagged the label as copied (`flags`).
+VERDICTS = ("genuine", "pin_required", "possibly_copied", "suspicious", "recalled", "unknown")
+REPORTS_PER_HOUR = 5  # consumer reports one client may send (reports.py)
+HTTP_STATUS = {  # of the JSON and linkset answers (GS1 resolver semantics); pages: page.py
+    "genuine": 200,
+    "pin_required": 200,
+    "possibly_copied": 200,
+    "suspicious": 200,
+    "recalled": 410,
+    "unknown": 404,
+}
 
 
 class TooManyRequests(RateLimited):
@@ -86,6 +100,8 @@ class Resolution:
     pin: dict[str, Any] | None = None
     recall: dict[str, Any] | None = None
     links: dict[str, str] = field(default_factory=dict)
+    anchored_at: str | None = None  # when the batch's anchor was confirmed
+    brand: dict[str, Any] | None = None  # display name, hotline, website, logo
 
     @property
     def status(self) -> int:
@@ -114,6 +130,8 @@ class Resolution:
             "proof": self.proof,
             "leaf_input": self.leaf_input,
             "links": self.links,
+            "anchored_at": self.anchored_at,
+            "brand": self.brand,
         }
 
 
@@ -130,6 +148,8 @@ class Resolver:
         self.facts = FactsCache()
         self._ip_key = hmac.new(master_key, b"tracechain/client-ip/v1", hashlib.sha256).digest()
         self.pins = PinChecks(settings, pin_key(master_key))
+        self.tickets = PinTickets(master_key)
+        self.reports = TokenBuckets(REPORTS_PER_HOUR / 3600, REPORTS_PER_HOUR)
         self.clock: Callable[[], datetime] = utcnow  # PIN back-off time; tests set their own
         self._client_hashes: dict[str, bytes] = {}
         self._write_lock = threading.Lock()
@@ -220,6 +240,8 @@ class Resolver:
                 until = iso(row.pin_blocked_until)
                 result.pin.update(backoff_until=until, retry_after=int(wait + 0.999))
         self._check(connection, result, row, link)
+        if row.review_outcome == "confirmed":
+            result.reasons.append("copy_confirmed")
         if not result.reasons and (row.batch_status == "recalled" or row.code_recalled_at):
             result.verdict = "recalled"
         elif result.reasons:
@@ -227,6 +249,7 @@ class Resolver:
         if result.proof is not None:
             anchor = self.anchors.reference(db.session, row.anchor_job_id)
             result.proof = {**result.proof, "anchor": anchor}
+            result.anchored_at = iso(self.anchors.confirmed_at(row.anchor_job_id))
         if scan is not None:
             record_scan(db, self.settings, result, row, scan)
             if self.settings.route_checks and (scan.region is not None or scan.lat is not None):
@@ -242,6 +265,11 @@ class Resolver:
                     lon=scan.lon,
                     at=utcnow(),
                 )
+        else:
+            result.scans = stored_scans(row)
+            result.warnings.extend(flags.active(row.flags, []))
+        if result.verdict == "genuine":
+            result.verdict = _verdict_of_genuine(result, row)
         custody = custody_events(db.connection, row.tenant_id, row.gtin, row.serial)
         result.timeline = _timeline(result, row, facts, custody)
         return result
@@ -369,6 +397,15 @@ def _describe(result: Resolution, row: CodeRow, facts: IssuanceFacts) -> None:
             "at": iso(row.code_recalled_at),
             "reason": row.code_recall_reason,
         }
+
+
+def _verdict_of_genuine(result: Resolution, row: CodeRow) -> str:
+    """A sound, unrecalled code: flagged as copied, waiting for its PIN, or genuine."""
+    if result.warnings:
+        return "possibly_copied"
+    if row.pin_hash is not None and row.pin_used_at is None:
+        return "pin_required"
+    return "genuine"
 
 
 def _timeline(

@@ -3,7 +3,7 @@
 `media` holds the images tenants upload (re-encoded, named by their SHA-256);
 `tenant_branding` the brand's name, hotline, website and logo; `products.image_id` the
 product photo. `code_states` keeps the clone flags of a code until the brand reviews it,
-and `consumer_reports` the shoppers' reports from the scan page.
+and which client used its PIN; `consumer_reports` holds the shoppers' reports.
 
 Revision ID: 0008
 Revises: 0007
@@ -47,6 +47,7 @@ def upgrade() -> None:
     )
     # No foreign key: SQLite would rebuild `products`, which `batches` refers to.
     op.add_column("products", sa.Column("image_id", sa.String(64), nullable=True))
+    op.add_column("code_states", sa.Column("pin_used_by", sa.LargeBinary(16), nullable=True))
     op.add_column("code_states", sa.Column("flags", sa.Text(), nullable=True))
     op.add_column("code_states", sa.Column("flagged_at", _TS, nullable=True))
     op.add_column("code_states", sa.Column("reviewed_at", _TS, nullable=True))
@@ -84,6 +85,7 @@ def downgrade() -> None:
         for column in ("reviewed_scan_count", "review_outcome", "reviewed_at", "flagged_at"):
             batch.drop_column(column)
         batch.drop_column("flags")
+        batch.drop_column("pin_used_by")
     op.execute("ALTER TABLE products DROP COLUMN image_id")
     op.drop_table("tenant_branding")
     op.drop_index("ix_media_tenant_id", table_name="media")
