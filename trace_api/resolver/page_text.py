@@ -210,7 +210,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "factory": "Factory",
         "scans": "Checks",
         "scan_count": "This is check number {count} of this code",
-        "scan_count_stored": "This code has been checked {count} times",
+        "scan_count_stored": "Checks of this code so far: {count}",
         "first_scan": "First checked: {at}",
         "first_region": "First checked in: {region}",
         "timeline": "Where it has been",
