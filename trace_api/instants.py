@@ -1,9 +1,9 @@
-"""Points in time given by clients: stored as UTC, so they must have a UTC value."""
+"""Points in time: clients give them with an offset, storage keeps UTC, answers write ``Z``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, overload
 
 from pydantic import AfterValidator, AwareDatetime, Field
 
@@ -19,3 +19,15 @@ def in_utc(value: datetime) -> datetime:
 AwareInstant = Annotated[AwareDatetime, Field(strict=False), AfterValidator(in_utc)]
 """A client's date-time, which must carry an offset, as UTC (a JSON string, also in a
 strict request model)."""
+
+
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as every JSON answer writes times (None stays None)."""
+    if moment is None:
+        return None
+    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return utc.isoformat().replace("+00:00", "Z")

@@ -33,6 +33,7 @@ from trace_api.anchoring import service as anchoring_service
 from trace_api.audit.checkpoints import LogIntegrityError, latest_checkpoint
 from trace_api.audit.trees import LogTrees
 from trace_api.errors import NotFound
+from trace_api.instants import iso
 from trace_api.models import AnchorJob, AuditCheckpoint, AuditEntry, ChainDeployment
 
 PROOF_VERSION = 1
@@ -117,7 +118,7 @@ def _checkpoint_part(record: AuditCheckpoint, key: sm2.PublicKey) -> dict[str, A
     return {
         "size": record.size,
         "root": record.root.removeprefix("0x"),
-        "issued_at": record.issued_at.isoformat().replace("+00:00", "Z"),
+        "issued_at": iso(record.issued_at),
         "body": bytes(record.body).decode(),
         "signature": bytes(record.signature).hex(),
         "signing_key": key.to_bytes().hex(),

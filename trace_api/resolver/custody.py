@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from trace_api.channels import divisions
+from trace_api.instants import iso
 from trace_api.models import ItemMovement, Organisation
 from trace_api.movements import paths
 from trace_api.movements.steps import ITEM_PREFIX
-from trace_api.resolver.scans import iso
 from trace_api.resolver.statements import first_row
 
 _SHOWN = {"ship": "shipped", "receive": "received", "sell": "sold", "return": "returned"}

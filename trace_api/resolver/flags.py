@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from trace_api.audit import log as audit_log
 from trace_api.codes import service as codes_service
 from trace_api.errors import Conflict, InvalidInput
+from trace_api.instants import iso
 from trace_api.models import CodeIssuance, CodeState, utcnow
 
 KEPT = ("count_tampered", "pin_reused", "far_apart", "many_scans")  # most telling first
@@ -40,7 +41,7 @@ def raise_flags(
     connection: Connection, code_id: int, warnings: list[dict[str, Any]], now: datetime
 ) -> None:
     """Keep the flag-worthy ``warnings`` in the code's state (its row is locked already)."""
-    news = {w["code"]: {**w, "at": _iso(now)} for w in warnings if w["code"] in KEPT}
+    news = {w["code"]: {**w, "at": iso(now)} for w in warnings if w["code"] in KEPT}
     if not news:
         return
     current = connection.execute(
@@ -63,10 +64,6 @@ def active(flags: str | None, warnings: list[dict[str, Any]]) -> list[dict[str, 
     kept = [w for w in stored(flags).values() if w.get("code") not in seen]
     order = {code: n for n, code in enumerate(KEPT)}
     return sorted([*warnings, *kept], key=lambda w: order.get(w["code"], len(KEPT)))
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def review(
@@ -111,7 +108,7 @@ def review(
     return {
         "serial": code.serial,
         "outcome": outcome,
-        "reviewed_at": _iso(now),
+        "reviewed_at": iso(now),
         "flags": reviewed,
         "scan_count": state.scan_count,
     }
@@ -127,12 +124,12 @@ def flag_state(*, session: Session, tenant_id: str, serial: str) -> dict[str, An
     if state.reviewed_at is not None:
         review_ = {
             "outcome": state.review_outcome,
-            "at": _iso(state.reviewed_at),
+            "at": iso(state.reviewed_at),
             "scan_count": state.reviewed_scan_count,
         }
     return {
         "serial": code.serial,
         "flags": stored(state.flags),
-        "flagged_at": _iso(state.flagged_at) if state.flagged_at else None,
+        "flagged_at": iso(state.flagged_at) if state.flagged_at else None,
         "review": review_,
     }

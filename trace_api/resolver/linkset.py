@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trace_api.resolver.service import Resolution
+from trace_api.resolver.resolution import Resolution
 
 GS1_VOC = "https://gs1.org/voc/"
 LINKSET_MEDIA_TYPE = "application/linkset+json"

@@ -27,7 +27,7 @@ from trace_api.resolver.page_text import (
     reason_sentence,
     warning_sentence,
 )
-from trace_api.resolver.service import Resolution
+from trace_api.resolver.resolution import Resolution
 
 LOCAL_TIME = ZoneInfo("Asia/Shanghai")  # pages show China time; storage stays UTC
 # In-app browsers (WeChat, Alipay, Douyin and others on Android WebView) may put their own

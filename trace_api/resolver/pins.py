@@ -30,10 +30,10 @@ from sqlalchemy.orm import Session
 from trace_api.audit import log as audit_log
 from trace_api.codes.sealing import pin_hash
 from trace_api.errors import RateLimited
+from trace_api.instants import iso
 from trace_api.models import CodeState, PinClient
 from trace_api.resolver import flags
 from trace_api.resolver.lookup import CodeRow
-from trace_api.resolver.scans import iso
 from trace_api.settings import Settings
 
 FORGET_AFTER = timedelta(days=1)  # a streak's quiet time, after its back-off, to be forgotten

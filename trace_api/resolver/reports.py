@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from trace_api.audit import log as audit_log
 from trace_api.codes.gs1 import ItemLink
 from trace_api.errors import InvalidInput, NotFound
+from trace_api.instants import iso
 from trace_api.models import ConsumerReport, Product, utcnow
 from trace_api.request_models import DisplayName, DisplayText, RequestModel
 from trace_api.resolver.lookup import find_code
@@ -143,5 +144,5 @@ def as_document(report: ConsumerReport) -> dict[str, Any]:
         "where_bought": report.where_bought,
         "contact": report.contact,
         "status": report.status,
-        "created_at": report.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso(report.created_at),
     }

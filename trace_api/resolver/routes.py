@@ -25,7 +25,8 @@ from trace_api.resolver import page, report_routes, scan_routes
 from trace_api.resolver.links import link_of
 from trace_api.resolver.pins import PinBackoff
 from trace_api.resolver.regions import InvalidRegion, check_region
-from trace_api.resolver.service import Resolution, Resolver, Scan
+from trace_api.resolver.resolution import Resolution, Scan
+from trace_api.resolver.service import Resolver
 
 router = APIRouter(tags=["resolver"])
 _NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Language"}

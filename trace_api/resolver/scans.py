@@ -15,21 +15,20 @@ scan.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trace_api.audit import log as audit_log
+from trace_api.instants import iso
 from trace_api.models import CodeScan, CodeState, ResolverMiss, utcnow
 from trace_api.resolver import flags
 from trace_api.resolver.lookup import CodeRow
 from trace_api.resolver.regions import implausible_travel, place_of
+from trace_api.resolver.resolution import Resolution, ResolveDb, Scan
 from trace_api.resolver.statements import STATEMENTS, direct_connection
 from trace_api.settings import Settings
-
-if TYPE_CHECKING:
-    from trace_api.resolver.service import Resolution, ResolveDb, Scan
 
 _STATE = cast(Table, CodeState.__table__)
 _SCANS = cast(Table, CodeScan.__table__)
@@ -259,8 +258,3 @@ def stored_scans(row: CodeRow) -> dict[str, Any] | None:
         "first_region": row.first_scan_region,
         "this_scan_at": None,
     }
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z``, as the JSON answers write times."""
-    return moment.isoformat().replace("+00:00", "Z") if moment else None

@@ -20,7 +20,6 @@ import hmac
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +28,11 @@ from sqlalchemy.orm import Session
 
 from trace_api.anchoring.gateway import ChainGateway
 from trace_api.codes.errors import InvalidDigitalLink
-from trace_api.codes.gs1 import ItemLink, item_uri
+from trace_api.codes.gs1 import ItemLink
 from trace_api.codes.payload import code_leaf_hash, leaf_template
 from trace_api.codes.service import pin_key
 from trace_api.errors import RateLimited
+from trace_api.instants import iso
 from trace_api.models import utcnow
 from trace_api.movements import consumer as consumer_scans
 from trace_api.ratelimit import TokenBuckets
@@ -42,23 +42,12 @@ from trace_api.resolver.custody import custody_events
 from trace_api.resolver.lookup import CodeRow, FactsCache, IssuanceFacts, data_key, find_code
 from trace_api.resolver.pins import PinChecks
 from trace_api.resolver.proofs import AnchorLookup, BatchTrees, proof_document
-from trace_api.resolver.scans import iso, record_miss, record_scan, stored_scans
+from trace_api.resolver.resolution import Resolution, ResolveDb, Scan
+from trace_api.resolver.scans import record_miss, record_scan, stored_scans
 from trace_api.resolver.tickets import PinTickets
 from trace_api.settings import Settings
 
-# The verdicts, best first. ``pin_required``: genuine so far, but the label has a scratch-off
-# PIN nobody has used, and only the PIN completes the check. ``possibly_copied``: the
-# record is sound, but scans or PIN tries flagged the label as copied (`flags`).
-VERDICTS = ("genuine", "pin_required", "possibly_copied", "suspicious", "recalled", "unknown")
 REPORTS_PER_HOUR = 5  # consumer reports one client may send (reports.py)
-HTTP_STATUS = {  # of the JSON and linkset answers (GS1 resolver semantics); pages: page.py
-    "genuine": 200,
-    "pin_required": 200,
-    "possibly_copied": 200,
-    "suspicious": 200,
-    "recalled": 410,
-    "unknown": 404,
-}
 
 
 class TooManyRequests(RateLimited):
@@ -68,71 +57,6 @@ class TooManyRequests(RateLimited):
         seconds = max(1, int(retry_after + 0.999))
         super().__init__(detail, retry_after=seconds)
         self.headers = {"Retry-After": str(seconds)}
-
-
-@dataclass(frozen=True)
-class Scan:
-    """Who scanned (a keyed hash of the IP) and where, if the client said."""
-
-    client: str
-    client_hash: bytes
-    lat: float | None = None
-    lon: float | None = None
-    region: str | None = None
-
-
-@dataclass
-class Resolution:
-    """Everything the page and the JSON answer show about one scanned link."""
-
-    verdict: str
-    link: ItemLink
-    serial: str | None = None
-    reasons: list[str] = field(default_factory=list)
-    product: dict[str, Any] | None = None
-    batch: dict[str, Any] | None = None
-    payload: str | None = None  # "decrypted", "erased" (key shredded) or "unreadable"
-    timeline: list[dict[str, Any]] = field(default_factory=list)
-    proof: dict[str, Any] | None = None
-    leaf_input: str | None = None
-    scans: dict[str, Any] | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    pin: dict[str, Any] | None = None
-    recall: dict[str, Any] | None = None
-    links: dict[str, str] = field(default_factory=dict)
-    anchored_at: str | None = None  # when the batch's anchor was confirmed
-    brand: dict[str, Any] | None = None  # display name, hotline, website, logo
-
-    @property
-    def status(self) -> int:
-        return HTTP_STATUS[self.verdict]
-
-    def document(self, base: str) -> dict[str, Any]:
-        """The JSON answer."""
-        uri = None
-        if self.serial and self.batch and self.product:
-            uri = item_uri(base, self.product["gtin"], self.batch["lot"], self.serial)
-        return {
-            "verdict": self.verdict,
-            "reasons": self.reasons,
-            "uri": uri,
-            "gtin": self.link.gtin,
-            "lot": self.link.lot,
-            "serial": self.serial or self.link.serial,
-            "product": self.product,
-            "batch": self.batch,
-            "payload": self.payload,
-            "recall": self.recall,
-            "scans": self.scans,
-            "warnings": self.warnings,
-            "pin": self.pin,
-            "timeline": self.timeline,
-            "proof": self.proof,
-            "leaf_input": self.leaf_input,
-            "links": self.links,
-            "anchored_at": self.anchored_at,
-            "brand": self.brand,
-        }
 
 
 class Resolver:
@@ -343,30 +267,6 @@ class Resolver:
             return None
         anchor = self.anchors.reference(lambda: session, row.anchor_job_id)
         return proof_document(tree, row.idx, anchor)
-
-
-class ResolveDb:
-    """The connection of one resolve's transaction, and an ORM session on it once needed."""
-
-    __slots__ = ("_opened", "_session", "connection")
-
-    def __init__(self, connection: Connection, session: Session | None = None) -> None:
-        self.connection = connection
-        self._session = session
-        self._opened: Session | None = None
-
-    def session(self) -> Session:
-        """A session in the connection's transaction: it joins it, and never commits it."""
-        if self._session is None:
-            self._session = self._opened = Session(
-                bind=self.connection, join_transaction_mode="rollback_only", autoflush=False
-            )
-        return self._session
-
-    def close(self) -> None:
-        """Close the session opened here, if any (the transaction stays the caller's)."""
-        if self._opened is not None:
-            self._opened.close()
 
 
 def _describe(result: Resolution, row: CodeRow, facts: IssuanceFacts) -> None:
