@@ -12,11 +12,42 @@ signing nonce k from Python's `random` module (`gmssl.func.random_hex` uses
 predictable k gives away the private key. Here k comes from `secrets`
 (the OS CSPRNG), uniformly in [1, n-1].
 
-This is plain Python integer arithmetic in Jacobian coordinates with a
-precomputed fixed-base table for multiples of G: a signature costs well
-under a millisecond of curve work, a verification one to two. It makes no
-claim to be constant-time, so keep signing keys in processes where an
-attacker cannot time individual signatures at fine grain.
+Secret scalars and public scalars take different paths. Verification, whose
+scalars are public, uses Jacobian coordinates that skip zero digits, index a
+precomputed table of multiples of G by digit, and branch on the identity:
+fast, and timing there reveals nothing secret. Key set-up (d·G) and signing
+(k·G) use `_mul_base_secret`, whose *sequence of operations* does not depend
+on the scalar: always 64 windows of 4 bits, zero digits included; in every
+window all 16 entries of the table row are read and combined with masks
+derived from the digit, never indexed by it; then one complete addition
+(Renes-Costello-Batina 2016, Algorithm 4: no exceptional inputs on a curve
+of prime order, so the identity needs no branch). The final inversion and
+signing's 1/(1+d) use Fermat's little theorem, ``pow(z, p-2, p)``, whose
+square-and-multiply pattern follows the public exponent, rather than the
+extended Euclid of ``pow(z, -1, p)``, whose steps follow z. The retries of
+GB/T 32918.2 §6.1 (r = 0, r + k = n, s = 0) branch, but happen with
+probability about 3/n and then only reveal a discarded k.
+`tests/crypto/test_crypto_sm2_secret_scalars.py` checks that the bytecode
+executed and the table entries read are the same for very different k.
+
+What is *not* constant-time: each operation is a CPython big-integer
+operation, and CPython makes no promise about their timing. Its `&`, `*`,
+`%` and `pow` take time that grows with the operands' sizes in 30-bit
+digits and short-cut on zero (``entry & 0`` is quicker than
+``entry & -1``; a coordinate with leading zero digits multiplies faster),
+``==`` stops at the first differing digit, and the interpreter allocates
+and caches small ints. So the code leaks no secret through which
+operations run or which table entries it reads, but the duration of single
+operations can still depend on secret values, by nanoseconds to tens of
+nanoseconds each. That is well below what a network observer sees, not
+below what a co-resident process measuring caches or cycles might. Keep
+signing keys in processes where an attacker cannot time individual
+signatures at that grain; for a hardened signer use a C implementation
+(OpenSSL's, through `cryptography`, once it exposes SM2 signing).
+
+The price: a signature costs about twice the curve work the variable-time
+path took (about 1 ms against 0.55 ms where it was measured); verification
+is unchanged. `bench/sm2_bench.py` prints both, side by side.
 """
 
 from __future__ import annotations
@@ -178,6 +209,69 @@ def _mul(k: int, point: _Affine) -> _Jacobian:
     return acc
 
 
+# --- Secret scalars: the same operations, in the same order, for every scalar ---------------
+
+_Projective = tuple[int, int, int]  # homogeneous (X, Y, Z) with x = X/Z, y = Y/Z
+_IDENTITY: _Projective = (0, 1, 0)
+_COORD = (1 << 256) - 1
+
+
+def _add_complete(p1: _Projective, p2: _Projective) -> _Projective:
+    """P1 + P2 for any two points, the identity and P1 = ±P2 included, without a branch.
+
+    Renes-Costello-Batina 2016 (eprint 2015/1060), Algorithm 4 for a = -3, with its
+    steps grouped; it is complete because sm2p256v1 has prime order.
+    """
+    x1, y1, z1 = p1
+    x2, y2, z2 = p2
+    p, b = _P, _B
+    xx = x1 * x2 % p
+    yy = y1 * y2 % p
+    zz = z1 * z2 % p
+    xy = ((x1 + y1) * (x2 + y2) - xx - yy) % p
+    yz = ((y1 + z1) * (y2 + z2) - yy - zz) % p
+    xz = ((x1 + z1) * (x2 + z2) - xx - zz) % p
+    t = 3 * (xz - b * zz) % p
+    low, high = yy - t, yy + t
+    zz3 = 3 * zz
+    u = 3 * (b * xz - zz3 - xx) % p
+    v = 3 * xx - zz3
+    return (high * xy - yz * u) % p, (high * low + v * u) % p, (low * yz + xy * v) % p
+
+
+@cache
+def _secret_table() -> tuple[tuple[int, ...], ...]:
+    """Row i: ``j * 16**i * G`` for j in 0..15, packed as ``X || Y || Z``, the identity first."""
+    identity = _IDENTITY[1] << 256
+    return tuple(
+        (identity, *((x << 512) | (y << 256) | 1 for x, y in row)) for row in _base_table()
+    )
+
+
+def _select(row: tuple[int, ...], digit: int) -> _Projective:
+    """Entry ``row[digit]``, found by reading every entry and masking all but the one."""
+    chosen = 0
+    for j, entry in enumerate(row):
+        chosen |= entry & (((digit ^ j) - 1) >> 8)  # -1 where j == digit, else 0 (digit < 16)
+    return chosen >> 512, (chosen >> 256) & _COORD, chosen & _COORD
+
+
+def _mul_base_secret(k: int) -> _Projective:
+    """k·G for a secret k in [0, n): 64 windows, 64 full row scans, 64 complete additions."""
+    acc = _IDENTITY
+    for row in _secret_table():
+        acc = _add_complete(acc, _select(row, k & _MASK))
+        k >>= _WINDOW
+    return acc
+
+
+def _to_affine_secret(pt: _Projective) -> _Affine:
+    """Affine coordinates of a point other than the identity, inverting Z by Fermat."""
+    x, y, z = pt
+    z_inv = pow(z, _P - 2, _P)
+    return x * z_inv % _P, y * z_inv % _P
+
+
 def _on_curve(x: int, y: int) -> bool:
     return 0 <= x < _P and 0 <= y < _P and (y * y - x * x * x - _A * x - _B) % _P == 0
 
@@ -303,15 +397,14 @@ class PublicKey:
 class PrivateKey:
     """An SM2 private key d in [1, n-2], with its public key."""
 
-    __slots__ = ("_d", "_public_key")
+    __slots__ = ("_d", "_inverse", "_public_key")
 
     def __init__(self, d: int) -> None:
         if not 1 <= d <= _N - 2:
             raise InvalidKey("an SM2 private key must lie in [1, n-2]")
         self._d = d
-        point = _to_affine(_mul_base(d))
-        assert point is not None  # d is not a multiple of n
-        self._public_key = PublicKey(*point)
+        self._inverse = pow(1 + d, _N - 2, _N)  # 1/(1+d), computed once for every signature
+        self._public_key = PublicKey(*_to_affine_secret(_mul_base_secret(d)))
 
     @classmethod
     def generate(cls) -> PrivateKey:
@@ -344,12 +437,11 @@ class PrivateKey:
 
     def _sign_digest(self, e: int, k: int) -> bytes | None:
         """GB/T 32918.2 §6.1 steps A4-A7 with a given k; None when k must be redrawn."""
-        point = _to_affine(_mul_base(k))
-        assert point is not None  # 0 < k < n
-        r = (e + point[0]) % _N
+        x, _ = _to_affine_secret(_mul_base_secret(k))  # 0 < k < n, so not the identity
+        r = (e + x) % _N
         if r == 0 or r + k == _N:
             return None
-        s = pow(1 + self._d, -1, _N) * (k - r * self._d) % _N
+        s = self._inverse * (k - r * self._d) % _N
         if s == 0:
             return None
         return _encode_signature(r, s)

@@ -2,7 +2,6 @@
 
 import json
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -248,13 +247,6 @@ def test_public_key_with_coordinates_shifted_by_p_is_rejected(key: PrivateKey) -
         shifted = b"\x04" + (x + P).to_bytes(32, "big") + encoded[33:]
         with pytest.raises(InvalidKey):
             PublicKey.from_bytes(shifted)
-
-
-def test_sign_and_verify_take_well_under_50_ms(key: PrivateKey) -> None:
-    start = time.perf_counter()
-    for _ in range(5):
-        key.public_key.verify(key.sign(b"timing"), b"timing")
-    assert (time.perf_counter() - start) / 5 < 0.050
 
 
 def test_user_id_too_long_to_encode_is_rejected(key: PrivateKey) -> None:
