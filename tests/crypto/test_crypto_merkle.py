@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -419,11 +418,14 @@ def test_unsupported_hash_is_rejected() -> None:
         leaf_hash(b"x", "sha1")  # type: ignore[arg-type]
 
 
-def test_hundred_thousand_leaves_build_and_prove_in_seconds() -> None:
-    start = time.perf_counter()
+def test_hundred_thousand_leaves_give_one_proof_each_and_they_verify() -> None:
+    # How long this takes is measured in bench/crypto_bench.py, beside pymerkle.
     tree = MerkleTree()
     tree.extend(i.to_bytes(8, "big") for i in range(100_000))
-    count = sum(1 for _ in tree.inclusion_proofs())
-    elapsed = time.perf_counter() - start
-    assert count == 100_000
-    assert elapsed < 10, f"took {elapsed:.1f}s; expected well under a second"
+    root = tree.root()
+    proofs = 0
+    for index, proof in enumerate(tree.inclusion_proofs()):
+        proofs += 1
+        if index % 9_973 == 0 or index == tree.size - 1:
+            assert verify_inclusion(tree.leaf_hash_at(index), index, tree.size, proof, root)
+    assert proofs == 100_000
