@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from trace_api.codes import labels, service
+from trace_api.codes import label_stock, labels, service
 from trace_api.codes.gs1 import item_uri
 from trace_api.codes.jobs import IssueRunner
 from trace_api.codes.schemas import (
@@ -220,14 +220,22 @@ def _labels(
         with transaction(sessions) as session:
             page = list(
                 session.execute(
-                    select(Code.idx, Code.serial)
+                    select(Code.idx, Code.serial, Code.pin_hash.is_not(None))
                     .where(Code.issuance_id == issuance_id, Code.idx > last)
                     .order_by(Code.idx)
                     .limit(_PAGE)
                 )
             )
-        for idx, serial in page:
-            yield labels.label(base, product.gtin, batch.lot, serial, batch.expiry)
+        for idx, serial, has_pin in page:
+            yield labels.label(
+                base,
+                product.gtin,
+                batch.lot,
+                serial,
+                batch.expiry,
+                product=product.name,
+                has_pin=bool(has_pin),
+            )
             last = idx
         if len(page) < _PAGE:
             return
@@ -254,8 +262,20 @@ def labels_csv(
 
 
 @router.get("/batches/{batch_id}/labels.pdf")
-def labels_pdf(batch_id: str, request: Request, principal: Writer, session: SessionDep) -> Response:
-    """A PDF label sheet, for small batches."""
+def labels_pdf(
+    batch_id: str,
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    stock: Annotated[
+        label_stock.StockName,
+        Query(
+            description="The label stock: "
+            + "; ".join(f"`{s.name}`, {s.title}" for s in label_stock.STOCKS.values())
+        ),
+    ] = label_stock.DEFAULT_STOCK,
+) -> Response:
+    """PDF labels for small batches, on an A4 sheet of stickers or a thermal roll."""
     settings = request.app.state.settings
     batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
     items: list[labels.Label] = []
@@ -268,7 +288,9 @@ def labels_pdf(batch_id: str, request: Request, principal: Writer, session: Sess
                 "print larger batches from labels.csv"
             )
         items.append(item)
-    pdf = labels.pdf_sheet(items, title=f"{product.gtin} {batch.lot}")
+    pdf = labels.pdf_labels(
+        items, label_stock.STOCKS[stock], title=f"{product.name} {product.gtin} {batch.lot}"
+    )
     return Response(pdf, media_type="application/pdf")
 
 
