@@ -97,6 +97,8 @@ def test_other_forms_gs1_allows_are_read() -> None:
         ("/01/09506000134352/10/a%20b", "may not contain ' '"),
         ("/01/09506000134352/10/" + "A" * 21, "1 to 20 characters"),
         ("/01/09506000134352/10/%zz", "bad percent-encoding"),
+        ("/01/09506000134352/10/%ff", "not percent-encoded UTF-8"),
+        ("/01/09506000134352/21/%ed%a0%80", "not percent-encoded UTF-8"),
         ("/gtin/09506000134352/lot/A", "short names such as 'gtin'"),
         ("/00/106141412345678908", "not AI 00"),
         ("/products/42", "no GTIN"),

@@ -180,7 +180,10 @@ def _decode(segment: str) -> str:
         return segment
     if _BAD_PERCENT.search(segment):
         raise InvalidDigitalLink(f"bad percent-encoding in {segment!r}")
-    return unquote(segment, errors="strict")
+    try:
+        return unquote(segment, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidDigitalLink(f"{segment!r} is not percent-encoded UTF-8") from None
 
 
 @lru_cache(maxsize=4096)  # a resolver sees the same few GTINs over and over
