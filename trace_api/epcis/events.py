@@ -153,6 +153,10 @@ def prepare(
         except ValueError as exc:
             raise EventError(f"errorDeclaration.declarationTime: {exc}") from exc
     action = event.get("action")
+    try:
+        digest = hashing.content_digest(event)
+    except hashing.NotCanonical as exc:  # e.g. a quantity of 2**53 or more: not I-JSON
+        raise EventError(str(exc)) from exc
     return PreparedEvent(
         index=index,
         event=event,
@@ -166,7 +170,7 @@ def prepare(
         read_point=_place(event, "readPoint"),
         biz_location=_place(event, "bizLocation"),
         declared_at=declared_at,
-        digest=hashing.content_digest(event),
+        digest=digest,
         content_key=hashing.content_key(event),
         context=stored_context,
         body=json.dumps(event, ensure_ascii=False, separators=(",", ":")),

@@ -36,6 +36,10 @@ class EventHashError(ValueError):
     """The reference implementation could not compute an event's hash ID."""
 
 
+class NotCanonical(ValueError):
+    """An event RFC 8785 cannot write: an integer beyond ±(2**53 - 1), a lone surrogate."""
+
+
 def canonical_bytes(event: dict[str, Any]) -> bytes:
     """The event's RFC 8785 canonical JSON.
 
@@ -50,7 +54,10 @@ def canonical_bytes(event: dict[str, Any]) -> bytes:
             return text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: let rfc8785 refuse it
             pass
-    return bytes(rfc8785.dumps(event))
+    try:
+        return bytes(rfc8785.dumps(event))
+    except rfc8785.CanonicalizationError as exc:
+        raise NotCanonical(f"the event has no RFC 8785 canonical form: {exc}") from None
 
 
 _SAFE_INT = 2**53 - 1
