@@ -3,7 +3,9 @@
 import json
 import os
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,6 +33,56 @@ def test_a_bulk_path_that_seals_wrong_bytes_is_not_used(monkeypatch: pytest.Monk
     assert not _gcm_bulk._self_check()
     monkeypatch.setattr(_gcm_bulk, "_GHASH", None)
     assert not _gcm_bulk._self_check()
+
+
+def test_the_self_check_seals_edge_lengths_and_associated_data() -> None:
+    lengths = {length for length, _ in _gcm_bulk._CHECKED_SHAPES}
+    ad_lengths = {
+        len(prefix) + ad
+        for _, ad in _gcm_bulk._CHECKED_SHAPES
+        for prefix in _gcm_bulk._CHECKED_PREFIXES
+    }
+    assert {0, 1, 15, 16, 17} <= lengths and max(lengths) >= 64
+    assert 0 in ad_lengths and 16 in ad_lengths
+    assert any(0 < ad < 16 for ad in ad_lengths) and any(ad > 16 for ad in ad_lengths)
+
+
+@pytest.mark.parametrize("length", [0, 1, 15, 16, 17, 64])
+def test_a_bulk_path_wrong_for_one_length_only_is_not_used(
+    monkeypatch: pytest.MonkeyPatch, length: int
+) -> None:
+    real = _gcm_bulk._seal_group
+
+    def wrong_at_one_length(*args: Any) -> list[bytes]:
+        sealed = real(*args)
+        return [b[:-1] + bytes([b[-1] ^ 1]) for b in sealed] if args[6] == length else sealed
+
+    monkeypatch.setattr(_gcm_bulk, "_seal_group", wrong_at_one_length)
+    assert not _gcm_bulk._self_check()
+
+
+def test_a_bulk_path_that_reuses_the_first_nonce_is_not_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every message but the first goes wrong: a check of one message would miss it.
+    real = _gcm_bulk._seal_group
+
+    def first_nonce_for_all(*args: Any) -> list[bytes]:
+        rows = args[4]
+        return real(*args[:4], np.repeat(rows[:1], len(rows), axis=0), *args[5:])
+
+    monkeypatch.setattr(_gcm_bulk, "_seal_group", first_nonce_for_all)
+    assert not _gcm_bulk._self_check()
+
+
+def test_falling_back_warns_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _gcm_bulk._available()
+    monkeypatch.setattr(_gcm_bulk, "_self_check", lambda: False)
+    with pytest.warns(RuntimeWarning, match="differ from cryptography"):
+        assert not _gcm_bulk._available()
+    monkeypatch.setattr(_gcm_bulk, "_GHASH", None)
+    with pytest.warns(RuntimeWarning, match="could not be loaded"):
+        assert not _gcm_bulk._available()
 
 
 def _sealed_in_bulk(monkeypatch: pytest.MonkeyPatch) -> list[int]:
