@@ -27,6 +27,7 @@ from trace_api.audit.routes import router as audit_router
 from trace_api.audit.scheduler import Checkpointer
 from trace_api.audit.trees import LogTrees
 from trace_api.body_guard import RequestBodyGuard
+from trace_api.branding.routes import router as branding_router
 from trace_api.channels.routes import router as channels_router
 from trace_api.codes.jobs import IssueRunner
 from trace_api.codes.routes import router as codes_router
@@ -38,6 +39,7 @@ from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.health import router as health_router
 from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key, load_signing_key
+from trace_api.media.routes import router as media_router
 from trace_api.movements.routes import router as movements_router
 from trace_api.problems import RefuseNul, install_problem_handlers
 from trace_api.ratelimit import TokenBuckets
@@ -123,6 +125,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(anchoring_router)
     app.include_router(audit_router)
     app.include_router(codes_router)
+    app.include_router(branding_router)
+    app.include_router(media_router)
     app.include_router(resolver_router)
     app.include_router(epcis_router)
     app.include_router(epcis_queries_router)

@@ -1,0 +1,1 @@
+"""Images tenants upload (brand logos, product photos): checked, re-encoded, served."""
