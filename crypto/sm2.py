@@ -45,9 +45,10 @@ signing keys in processes where an attacker cannot time individual
 signatures at that grain; for a hardened signer use a C implementation
 (OpenSSL's, through `cryptography`, once it exposes SM2 signing).
 
-The price: a signature costs about twice the curve work the variable-time
-path took (about 1 ms against 0.55 ms where it was measured); verification
-is unchanged. `bench/sm2_bench.py` prints both, side by side.
+The price: a signature costs 1.5 to 2 times the curve work of the
+variable-time path (0.7-1.0 ms against 0.45-0.55 ms on a busy 2-core
+machine), key set-up about 2 times; verification is unchanged.
+`bench/sm2_bench.py` prints both paths side by side.
 """
 
 from __future__ import annotations
