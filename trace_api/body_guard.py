@@ -5,12 +5,14 @@ A body is read up to its route's limit (``TRACE_MAX_BODY_BYTES``; EPCIS capture 
 rest. A body declared JSON is measured for nesting (``TRACE_MAX_JSON_DEPTH``) and, outside
 ``/epcis`` (whose routes decode through the same rules themselves, so a large capture is
 decoded once), decoded under the strict rules of ``trace_api.json_input``. Then the body
-is handed on unchanged.
+is handed on unchanged. Image uploads (a PUT of a brand logo or a product photo) may be up
+to ``TRACE_MEDIA_MAX_BYTES``.
 """
 
 from __future__ import annotations
 
 import email.message
+import re
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,6 +23,7 @@ from trace_api.settings import Settings
 
 _EPCIS = "/epcis"
 _EPCIS_CAPTURE = "/epcis/capture"
+_IMAGE_UPLOAD = re.compile(r"/v1/(?:branding/logo|products/[^/]+/image)")  # PUT only
 
 
 class RequestBodyGuard:
@@ -28,6 +31,7 @@ class RequestBodyGuard:
         self.app = app
         self.max_body = settings.max_body_bytes
         self.max_capture = settings.epcis_capture_file_size_limit
+        self.max_image = settings.media_max_bytes
         self.capture_limit_headers = {  # as the EPCIS binding announces them
             "GS1-EPCIS-Capture-Limit": str(settings.epcis_capture_limit),
             "GS1-EPCIS-Capture-File-Size-Limit": str(settings.epcis_capture_file_size_limit),
@@ -40,6 +44,8 @@ class RequestBodyGuard:
             return
         path: str = scope["path"]
         limit = self.max_capture if path == _EPCIS_CAPTURE else self.max_body
+        if scope["method"] == "PUT" and _IMAGE_UPLOAD.fullmatch(path):
+            limit = self.max_image
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self._too_large(scope, limit, declared)(scope, receive, send)
