@@ -5,13 +5,15 @@ number (pydantic's strict mode), unknown members are refused. Dates and times ar
 JSON strings, so their fields opt out of strict mode one by one (``JsonDate`` here,
 ``trace_api.instants.AwareInstant``). Text that other people read (names, labels,
 reasons) may not hold control characters, nor the invisible characters that make it read
-other than it is: bidirectional controls (U+202E turns "exe.txt" into "txt.exe") and
-zero-width ones.
+other than it is: bidirectional controls (U+202E turns "exe.txt" into "txt.exe"),
+zero-width and other format characters, separators, private-use and unassigned code
+points, and the blank letters that show as nothing (`hidden_character`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Annotated
 
@@ -19,16 +21,29 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 JsonDate = Annotated[date, Field(strict=False)]
 
-# C0 and C1 controls and DEL; the bidi embeddings, overrides, isolates and marks; zero-width
-# space, joiners, word joiner, invisible operators and the byte order mark.
-_HIDDEN_IN_ONE_LINE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
-)
-# Longer text may break lines and use tabs.
-_HIDDEN_IN_PROSE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u2069\ufeff]"
-)
+# Characters that show nothing, or show other than they are: controls (Cc), format
+# characters (Cf: bidi embeddings, overrides, isolates and marks, zero-width space and
+# joiners, soft hyphen, tags, the byte order mark), line and paragraph separators (Zl, Zp),
+# private-use, surrogate and unassigned code points (Co, Cs, Cn), and the blank letters
+# that render as nothing: the combining grapheme joiner and the Hangul fillers.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+_ASCII_CONTROLS_IN_ONE_LINE = re.compile("[\x00-\x1f\x7f]")
+_ASCII_CONTROLS_IN_PROSE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # \t \n \r pass
+_PROSE_BREAKS = frozenset("\t\n\r")
+
+
+def hidden_character(text: str, *, prose: bool) -> str | None:
+    """The first character of ``text`` that reads other than it is, or None."""
+    if text.isascii():
+        found = (_ASCII_CONTROLS_IN_PROSE if prose else _ASCII_CONTROLS_IN_ONE_LINE).search(text)
+        return found.group() if found else None
+    for char in text:
+        if prose and char in _PROSE_BREAKS:
+            continue
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES or char in _BLANK_LETTERS:
+            return char
+    return None
 
 
 class RequestModel(BaseModel):
@@ -37,18 +52,18 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _no_hidden(pattern: re.Pattern[str]) -> AfterValidator:
+def _no_hidden(*, prose: bool) -> AfterValidator:
     def check(text: str) -> str:
-        found = pattern.search(text)
-        if found:
-            raise ValueError(f"holds the invisible or control character U+{ord(found.group()):04X}")
+        found = hidden_character(text, prose=prose)
+        if found is not None:
+            raise ValueError(f"holds the invisible or control character U+{ord(found):04X}")
         return text
 
     return AfterValidator(check)
 
 
-DisplayName = Annotated[str, _no_hidden(_HIDDEN_IN_ONE_LINE)]
+DisplayName = Annotated[str, _no_hidden(prose=False)]
 """One line shown to others: a name, a label, a lot."""
 
-DisplayText = Annotated[str, _no_hidden(_HIDDEN_IN_PROSE)]
+DisplayText = Annotated[str, _no_hidden(prose=True)]
 """Prose shown to others: a description, a reason; line breaks and tabs allowed."""

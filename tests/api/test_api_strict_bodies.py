@@ -54,6 +54,16 @@ def test_dates_still_arrive_as_json_strings(client: TestClient, tenant: TenantKe
         "Ac\ufeffme",  # byte order mark
         "Acme\tLtd",  # a control character in a one-line name
         "Acme\x85",  # C1 next line
+        "Ac\u00adme",  # soft hyphen (format)
+        "Ac\u180eme",  # Mongolian vowel separator
+        "Acme\u2028",  # line separator
+        "Ac\ufff9me",  # interlinear annotation anchor
+        "Acme\U000e0001",  # language tag
+        "Ac\U0001d173me",  # musical symbol begin beam (format)
+        "Ac\u034fme",  # combining grapheme joiner
+        "\u115f\u3164",  # Hangul fillers: a name that shows as nothing
+        "Ac\ue000me",  # private use
+        "Ac\U000e0fffme",  # unassigned
     ],
 )
 def test_display_names_refuse_invisible_characters(
@@ -74,7 +84,7 @@ def test_display_names_refuse_invisible_characters(
 def test_chinese_and_ordinary_punctuation_stay_allowed(
     client: TestClient, tenant: TenantKeys
 ) -> None:
-    name = "浙江茶业（杭州）有限公司 · R&D"
+    name = "浙江茶业（杭州）有限公司 · R&D · Café Müller · 한국 · ñ"
     response = client.post(
         "/v1/organisations", json={"name": name, "kind": "dealer"}, headers=tenant.auth("admin")
     )
