@@ -15,6 +15,7 @@ from trace_api.audit import witnesses as witness_service
 from trace_api.audit.checkpoints import create_checkpoint
 from trace_api.audit.export import ExportFilters
 from trace_api.audit.integrity import LogIntegrity
+from trace_api.audit.kinds import EVENT_CAPTURED
 from trace_api.audit.schemas import (
     CheckpointOut,
     CosignatureIn,
@@ -28,7 +29,6 @@ from trace_api.audit.schemas import (
     WitnessOut,
 )
 from trace_api.deps import AdminKey, SessionDep, require_role
-from trace_api.epcis.capture import EVENT_CAPTURED
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import (
     AnchorJob,

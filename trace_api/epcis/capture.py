@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from trace_api.audit import log as audit_log
+from trace_api.audit.kinds import EVENT_CAPTURED
 from trace_api.epcis import authority, bulk, custody
 from trace_api.epcis.events import EventError, PreparedEvent, context_text, format_time, prepare
 from trace_api.models import (
@@ -38,7 +39,6 @@ from trace_api.settings import get_settings
 
 _log = logging.getLogger(__name__)
 _CHUNK = 500
-EVENT_CAPTURED = "epcis.event_captured"
 
 
 @dataclass(frozen=True)
