@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.signing_key_source = signing_key_source
     app.state.log_trees = trees
     app.state.auth_failures = TokenBuckets(settings.auth_failure_rate, settings.auth_failure_burst)
+    app.state.media_requests = TokenBuckets(settings.resolver_rate, settings.resolver_burst)
     app.state.log_integrity = integrity = LogIntegrity()
     watch_appends(sessions, integrity)
     app.state.log_reverifier = LogReverifier(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
 from fixtures.images import png
+from trace_api.ratelimit import TokenBuckets
 
 
 @pytest.fixture
@@ -59,3 +61,14 @@ def test_an_unknown_or_malformed_id_is_a_404_problem(client: TestClient, media_i
 def test_star_does_not_make_a_missing_image_304(client: TestClient) -> None:
     response = client.get("/media/" + "0" * 64, headers={"If-None-Match": "*"})
     assert response.status_code == 404
+
+
+def test_images_are_rate_limited_per_client(
+    app: FastAPI, client: TestClient, logo_url: str
+) -> None:
+    app.state.media_requests = TokenBuckets(rate=0.001, burst=2)
+    assert [client.get(logo_url).status_code for _ in range(2)] == [200, 200]
+    throttled = client.get(logo_url)
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) >= 1
+    assert throttled.headers["content-type"] == "application/problem+json"
