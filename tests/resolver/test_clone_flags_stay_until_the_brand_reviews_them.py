@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pin_support import client_at
 
 from fixtures.app import TenantKeys
 from fixtures.audit import log_entries
@@ -61,12 +62,14 @@ def test_many_scans_count_afresh_after_a_review_and_a_confirmed_copy_is_suspicio
     app.state.resolver.settings.scan_warn_count = 3
     issued = issue_batch(client, tenant, count=1)
     path = issued.path(0)
-    verdicts = [_scan(client, path)["verdict"] for _ in range(4)]
-    assert verdicts == ["genuine", "genuine", "genuine", "possibly_copied"]
+    assert [_scan(client, path)["verdict"] for _ in range(6)] == ["genuine"] * 6  # one client
+    shoppers = [client_at(app, f"203.0.113.{n}") for n in range(1, 9)]
+    verdicts = [_scan(shopper, path)["verdict"] for shopper in shoppers[:3]]  # 4 clients in all
+    assert verdicts == ["genuine", "genuine", "possibly_copied"]
     serial = issued.codes[0]["serial"]
     auth = tenant.auth("admin")
     client.post(f"/v1/codes/{serial}/flags/review", json={"outcome": "cleared"}, headers=auth)
-    verdicts = [_scan(client, path)["verdict"] for _ in range(4)]  # scans 5 to 8
+    verdicts = [_scan(shopper, path)["verdict"] for shopper in shoppers[4:]]  # after the review
     assert verdicts == ["genuine", "genuine", "genuine", "possibly_copied"]
     confirmed = client.post(
         f"/v1/codes/{serial}/flags/review", json={"outcome": "confirmed"}, headers=auth

@@ -7,6 +7,7 @@ import re
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pin_support import client_at
 from sqlalchemy import Engine, func, select, text
 
 from crypto.merkle import leaf_hash, verify_inclusion
@@ -216,17 +217,21 @@ def test_scans_are_counted_and_clone_warnings_raised_and_logged(
     near = client.get(f"{path}?lat=39.91&lon=116.41", headers=JSON).json()  # still Beijing
     assert [w["code"] for w in near["warnings"]] == ["far_apart"]  # kept: flags.py
     assert near["verdict"] == "possibly_copied"
-    many = client.get(path, headers=JSON).json()
-    assert many["scans"]["count"] == 4
+    same = client.get(path, headers=JSON).json()  # scan 4, but from the only client so far
+    assert [w["code"] for w in same["warnings"]] == ["far_apart"]
+    for n in (1, 2):
+        client_at(app, f"198.51.100.{n}").get(path, headers=JSON)
+    many = client_at(app, "198.51.100.3").get(path, headers=JSON).json()  # a fourth client
+    assert many["scans"]["count"] == 7 and many["warnings"][1]["clients"] == 4
     assert many["scans"]["first_region"] == "330106"
     assert [w["code"] for w in many["warnings"]] == ["far_apart", "many_scans"]
-    client.get(path, headers=JSON)
+    client_at(app, "198.51.100.4").get(path, headers=JSON)
     kinds = [e["kind"] for e in log_entries(app, tenant.tenant_id)]
     assert kinds.count("code.first_scan") == 1  # not every scan: the first one
     assert kinds.count("code.clone_warning") == 2  # far apart once, too many once
     with transaction(app.state.sessions) as session:
         hashes = set(session.scalars(select(CodeScan.client_hash)))
-    assert len(hashes) == 1 and all(len(h) == 16 for h in hashes)
+    assert len(hashes) == 5 and all(len(h) == 16 for h in hashes)
     assert b"testclient" not in next(iter(hashes))
 
 

@@ -45,6 +45,10 @@ _RECORDS = select(func.count(), func.max(_SCANS.c.seq)).where(
 _FIRST_RECORD = select(_SCANS.c.scanned_at, _SCANS.c.region).where(
     _SCANS.c.code_id == bindparam("code_id"), _SCANS.c.seq == 1
 )
+_CLIENTS_SINCE = select(
+    func.count(func.distinct(_SCANS.c.client_hash)),
+    func.max(case((_SCANS.c.client_hash == bindparam("client"), 1), else_=0)),
+).where(_SCANS.c.code_id == bindparam("code_id"), _SCANS.c.seq > bindparam("since"))
 _MISS_ROW = insert(cast(Table, ResolverMiss.__table__))
 _STATE_KEYS = (
     "code_id", "scan_count", "first_scan_at", "first_scan_region", "last_scan_at",
@@ -130,7 +134,7 @@ def record_scan(
         "lon": scan.lon,
         "client_hash": scan.client_hash,
     }
-    warnings, news = _warnings(settings, row, scan, count, now)
+    warnings, news = _warnings(connection, settings, row, scan, count, now)
     mismatch: dict[str, Any] | None = None
     if not _store_record(connection, direct, scan_row, warnings):
         # The counter is behind the records: it was set back. The records decide.
@@ -148,7 +152,7 @@ def record_scan(
             .where(_STATE.c.code_id == row.code_id)
             .values(scan_count=count, first_scan_at=first_at, first_scan_region=first_region)
         )
-        warnings, news = _warnings(settings, row, scan, count, now)
+        warnings, news = _warnings(connection, settings, row, scan, count, now)
         warnings.insert(0, mismatch)
         scan_row["seq"] = count
         if not _store_record(connection, direct, scan_row, warnings):  # the row lock is ours
@@ -189,17 +193,25 @@ def _first_record(
 
 
 def _warnings(
-    settings: Settings, row: CodeRow, scan: Scan, count: int, now: datetime
+    connection: Connection,
+    settings: Settings,
+    row: CodeRow,
+    scan: Scan,
+    count: int,
+    now: datetime,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Clone warnings, and those of them that are news (the audit log records them)."""
     warnings: list[dict[str, Any]] = []
     news: list[dict[str, Any]] = []
-    limit = settings.scan_warn_count + (row.reviewed_scan_count or 0)  # afresh after a review
-    if count > limit:
-        warning = {"code": "many_scans", "count": count, "limit": settings.scan_warn_count}
-        warnings.append(warning)
-        if count == limit + 1:
-            news.append(warning)
+    limit = settings.scan_warn_count
+    since = row.reviewed_scan_count or 0  # "many scans" counts afresh after a review
+    if count - since > limit:
+        clients = _clients_since(connection, row.code_id, since, scan.client_hash)
+        if clients > limit:  # one client scanning again and again copies nothing
+            warning = {"code": "many_scans", "count": count, "clients": clients, "limit": limit}
+            warnings.append(warning)
+            if "many_scans" not in flags.stored(row.flags):
+                news.append(warning)
     if row.located_at is None:
         return warnings, news
     before = place_of(row.lat, row.lon, row.region)
@@ -246,6 +258,14 @@ def _log(
         changes.append(audit_log.Change("code.suspicious_scan", data, items=items))
     if changes:
         audit_log.append_many(session=db.session(), tenant_id=row.tenant_id, changes=changes)
+
+
+def _clients_since(connection: Connection, code_id: int, since: int, client: bytes) -> int:
+    """Distinct clients among the code's scans after scan ``since``, this one's included."""
+    others, mine = connection.execute(
+        _CLIENTS_SINCE, {"code_id": code_id, "since": since, "client": client}
+    ).one()
+    return int(others) + (0 if mine else 1)
 
 
 def stored_scans(row: CodeRow) -> dict[str, Any] | None:
