@@ -65,17 +65,17 @@ class WrongKeysThrottled(RateLimited):
 def authenticate_throttled(request: Request, session: Session, key_text: str) -> Principal:
     """The principal behind ``key_text``; each wrong key costs its client from a budget
     (``TRACE_AUTH_FAILURE_RATE``/``_BURST``), and an empty budget is a 429 before the key
-    is even looked at, so keys cannot be guessed at speed."""
+    is even looked at, so keys cannot be guessed at speed. The cost is taken before the
+    lookup and given back for a right key, so a burst of concurrent guesses gets no more
+    lookups than the budget holds."""
     failures: TokenBuckets = request.app.state.auth_failures
     client = request.client.host if request.client else "unknown"
-    wait = failures.wait_needed(client)
+    wait = failures.take(client)
     if wait:
         raise WrongKeysThrottled(wait)
-    try:
-        return tenancy_service.authenticate(session=session, key_text=key_text)
-    except Unauthenticated:
-        failures.take(client)
-        raise
+    principal = tenancy_service.authenticate(session=session, key_text=key_text)
+    failures.give_back(client)
+    return principal
 
 
 CurrentKey = Annotated[Principal, Depends(require_key)]

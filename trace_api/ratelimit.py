@@ -42,3 +42,10 @@ class TokenBuckets:
             while len(self._buckets) > self._max_keys:
                 self._buckets.popitem(last=False)
             return 0.0
+
+    def give_back(self, key: str, cost: float = 1.0, now: float | None = None) -> None:
+        """Return ``cost`` tokens taken for something that turned out to be free."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if key in self._buckets:
+                self._buckets[key] = (min(self.burst, self._level(key, now) + cost), now)

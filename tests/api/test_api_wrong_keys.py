@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from types import SimpleNamespace
+
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
+from trace_api import deps
+from trace_api.deps import WrongKeysThrottled
+from trace_api.errors import Unauthenticated
+from trace_api.ratelimit import TokenBuckets
 
 WRONG = {"Authorization": "Bearer trk_0123456789abcdef_not-the-secret"}
 
@@ -33,3 +41,43 @@ def test_right_keys_cost_nothing(app: FastAPI, tenant: TenantKeys) -> None:
     with TestClient(app, client=("203.0.113.8", 40000)) as client:
         for _ in range(burst + 5):
             assert client.get("/v1/whoami", headers=tenant.auth("admin")).status_code == 200
+
+
+def test_concurrent_guesses_get_no_more_lookups_than_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    burst = 10
+    request = SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(auth_failures=TokenBuckets(0.001, burst))),
+        client=SimpleNamespace(host="203.0.113.50"),
+    )
+    release, lookups, settled = threading.Event(), [], threading.Semaphore(0)
+
+    def slow_wrong_key(*, session: object, key_text: str) -> None:
+        lookups.append(key_text)
+        settled.release()
+        release.wait(timeout=30)  # every guess is in flight at once
+        raise Unauthenticated("wrong key")
+
+    monkeypatch.setattr(deps.tenancy_service, "authenticate", slow_wrong_key)
+    outcomes: list[str] = []
+
+    def guess() -> None:
+        try:
+            deps.authenticate_throttled(request, None, "trk_x_y")  # type: ignore[arg-type]
+        except WrongKeysThrottled:
+            outcomes.append("429")
+            settled.release()
+        except Unauthenticated:
+            outcomes.append("401")
+
+    threads = [threading.Thread(target=guess) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:  # each guess is either refused or inside the lookup
+        assert settled.acquire(timeout=30)
+    release.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(lookups) == burst
+    assert sorted(outcomes) == ["401"] * burst + ["429"] * (40 - burst)
