@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from trace_api.db import create_db_engine, migrate, session_factory, transaction
 from trace_api.errors import ServiceError, UnsafeSettings
 from trace_api.keystore import load_master_key
 from trace_api.models import Tenant
+from trace_api.private_files import open_private
 from trace_api.settings import get_settings
 from trace_api.tenancy import service as tenancy_service
 
@@ -208,7 +210,10 @@ def export_audit(
         TimeElapsedColumn(),
     )
     try:
-        with Progress(*columns, console=console) as progress, open(out, "wb") as handle:
+        with (
+            Progress(*columns, console=console) as progress,
+            os.fdopen(open_private(out), "wb") as handle,
+        ):
             task = progress.add_task("export", total=total)
             stats = export_bundle(
                 sessions=sessions,

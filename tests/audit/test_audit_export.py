@@ -154,6 +154,7 @@ def test_cli_exports_and_verifies(tmp_path: Path, db_url: str, engine: Engine, m
         )
         assert result.exit_code == 0, result.output
         assert len(_entries(out.read_bytes())) == 20
+        assert out.stat().st_mode & 0o077 == 0  # the log may name people: owner only
         untrusted = runner.invoke(cli_app, ["verify-bundle", str(out)])
         assert untrusted.exit_code == 3, untrusted.output  # consistent, but no trust root
         assert untrusted.output.startswith("UNTRUSTED")
