@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 
 from fixtures.app import TenantKeys
 from fixtures.codes import GTIN, JSON, IssuedBatch, issue_batch
+from fixtures.images import png
 
 pytest_plugins = ["fixtures.browser"]
 
@@ -98,6 +99,11 @@ def test_genuine(
     artifacts: Path,
 ) -> None:  # fmt: skip
     issued = _anchored(client, app, tenant, count=1)
+    admin = tenant.auth("admin")
+    client.put("/v1/branding", json={"display_name": "西湖茶业", "hotline": "400-820-8820",
+                                     "website": "https://tea.example"}, headers=admin)  # fmt: skip
+    client.put(f"/v1/products/{GTIN}/image", content=png((480, 320), (40, 110, 60)), headers=admin)
+    client.put("/v1/branding/logo", content=png((120, 40), (180, 30, 30)), headers=admin)
     _look(browser, live_server + issued.path(0), "genuine", "genuine", artifacts,
           reasons=("与区块链上的存证一致", "matches its record on a blockchain"))  # fmt: skip
 

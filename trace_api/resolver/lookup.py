@@ -1,9 +1,10 @@
 """Reading a scanned code: one query for what can change, a cache for what cannot.
 
 Per request, one statement reads the code row, its issuance (root, anchor job, data key),
-its batch's lot and recall state, its product's GTIN, its state (scans, PIN, recall) and
-the data key's wrapped material and status: everything a verdict depends on, so altering
-any of it in the database shows at the next scan. What a batch shows and never changes
+its batch's lot and recall state, its product's GTIN and photo, its state (scans, PIN,
+recall, flags), the data key's wrapped material and status, and the brand's branding:
+everything a verdict and its page depend on, so altering any of it in the database shows
+at the next scan. What a batch shows and never changes
 after issuance (names, dates, factory, links, the issue time) is read once per issuance.
 """
 
@@ -19,7 +20,15 @@ from sqlalchemy import Connection, and_, bindparam, select
 
 from crypto.errors import InvalidSerial
 from crypto.serials import validate_serial
-from trace_api.models import Batch, Code, CodeIssuance, CodeState, Product, TenantKey
+from trace_api.models import (
+    Batch,
+    Code,
+    CodeIssuance,
+    CodeState,
+    Product,
+    TenantBranding,
+    TenantKey,
+)
 from trace_api.resolver.statements import first_row
 
 
@@ -61,6 +70,11 @@ class CodeRow:
     reviewed_scan_count: int | None
     key_wrapped: bytes | None  # of the issuance's data key; None once shredded
     key_status: str | None
+    product_image_id: str | None
+    brand_name: str | None  # the tenant's branding; None if it never set any
+    brand_hotline: str | None
+    brand_website: str | None
+    brand_logo_id: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +127,11 @@ _LOOKUP = (
         CodeState.reviewed_scan_count,
         TenantKey.wrapped,
         TenantKey.status,
+        Product.image_id,
+        TenantBranding.display_name,
+        TenantBranding.hotline,
+        TenantBranding.website,
+        TenantBranding.logo_id,
     )
     .join(CodeIssuance, CodeIssuance.id == Code.issuance_id)
     .join(Batch, Batch.id == CodeIssuance.batch_id)
@@ -124,6 +143,7 @@ _LOOKUP = (
             TenantKey.key_id == CodeIssuance.key_id, TenantKey.tenant_id == CodeIssuance.tenant_id
         ),
     )
+    .outerjoin(TenantBranding, TenantBranding.tenant_id == CodeIssuance.tenant_id)
     .where(Code.serial == bindparam("serial"))
 )
 _SERIAL = ("serial",)

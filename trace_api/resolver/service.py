@@ -27,12 +27,14 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from trace_api.anchoring.gateway import ChainGateway
+from trace_api.branding.service import Branding
 from trace_api.codes.errors import InvalidDigitalLink
 from trace_api.codes.gs1 import ItemLink
 from trace_api.codes.payload import code_leaf_hash, leaf_template
 from trace_api.codes.service import pin_key
 from trace_api.errors import RateLimited
 from trace_api.instants import iso
+from trace_api.media.service import media_url
 from trace_api.models import utcnow
 from trace_api.movements import consumer as consumer_scans
 from trace_api.ratelimit import TokenBuckets
@@ -283,6 +285,19 @@ def _describe(result: Resolution, row: CodeRow, facts: IssuanceFacts) -> None:
         "expiry": facts.expiry.isoformat() if facts.expiry else None,
         "factory": facts.factory,
     }
+    result.product["image_url"] = media_url(row.product_image_id)
+    if row.brand_name is not None:
+        brand = Branding(
+            row.brand_name, row.brand_hotline or "", row.brand_website or "",
+            media_url(row.brand_logo_id),
+        )  # fmt: skip
+        result.brand = {
+            "display_name": brand.display_name,
+            "hotline": brand.hotline,
+            "hotline_uri": brand.hotline_uri,
+            "website": brand.website,
+            "logo_url": brand.logo_url,
+        }
     result.links = dict(facts.links)
     result.pin = {"present": row.pin_hash is not None, "used_at": iso(row.pin_used_at)}
     if row.batch_status == "recalled":
