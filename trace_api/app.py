@@ -40,6 +40,7 @@ from trace_api.health import router as health_router
 from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.media.routes import router as media_router
+from trace_api.movements import engine as movements_engine
 from trace_api.movements.routes import router as movements_router
 from trace_api.problems import RefuseNul, install_problem_handlers
 from trace_api.ratelimit import TokenBuckets
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.resolver = Resolver(settings=settings, master_key=master_key, gateway=gateway)
     app.state.epcis_webhooks = WebhookDeliverer(sessions=sessions, settings=settings)
+    app.state.epcis_on_stored = movements_engine.on_stored  # goods move as events land
     install_problem_handlers(app)
     app.add_middleware(ResolverFastLane)
     app.add_middleware(RefuseNul)

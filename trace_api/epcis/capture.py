@@ -5,6 +5,8 @@ eventID clashes); with ``rollback`` (the default) one bad event means nothing is
 with ``proceed`` the good ones are. Storing is bulk: one multi-row INSERT ... RETURNING
 for the events, executemany for their identifier index, custody and audit log entries.
 Each stored event is a leaf of the tenant's audit log, appended in the same transaction.
+Each event not stored comes back as a :class:`Rejection` whose kind callers branch on; the
+job keeps the same rejections as the problem list the API shows.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,6 +25,7 @@ from trace_api.audit import log as audit_log
 from trace_api.audit.kinds import EVENT_CAPTURED
 from trace_api.epcis import authority, bulk, custody
 from trace_api.epcis.events import EventError, PreparedEvent, context_text, format_time, prepare
+from trace_api.epcis.stored import Capturer, OnStored, StoredEvent
 from trace_api.models import (
     AuditHead,
     EpcisCaptureJob,
@@ -33,26 +36,44 @@ from trace_api.models import (
     EpcisSubscriptionBacklog,
     utcnow,
 )
-from trace_api.movements import engine as movements_engine
-from trace_api.movements.steps import StoredEvent
-from trace_api.settings import get_settings
 
 _log = logging.getLogger(__name__)
 _CHUNK = 500
 
+RejectionKind = Literal["duplicate", "foreign", "invalid", "refused"]
 
-@dataclass(frozen=True)
-class Capturer:
-    """Who captures: the tenant, the API key, and the dealer's organisation if any.
 
-    ``route_checks`` turns the route rules of docs/channels.md on or off for this capture;
-    None follows the process settings (``TRACE_ROUTE_CHECKS``).
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """An event capture did not store, and why; callers branch on ``kind``.
+
+    ``duplicate``: its eventID belongs to a stored event with other content. ``foreign``: a
+    dealer key recorded another organisation's act (trace_api/epcis/authority.py).
+    ``invalid``: it cannot be stored as given (its eventID, times). ``refused``: the database
+    refused the whole capture (index 0), e.g. a concurrent capture of the same eventID.
+    ``detail`` is the text the job's problem list shows.
     """
 
-    tenant_id: str
-    key_id: str
-    organisation_id: str | None
-    route_checks: bool | None = None
+    kind: RejectionKind
+    index: int
+    detail: str
+
+    def problem(self) -> dict[str, Any]:
+        """The entry of the job's ``errors`` (GS1's problem shape, as the API shows it)."""
+        return {
+            "type": "epcisException:ValidationException",
+            "title": "Event not captured",
+            "status": 400,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class CaptureOutcome:
+    """The finished job and the events it did not store, ordered as ``job.errors``."""
+
+    job: EpcisCaptureJob
+    rejected: list[Rejection]
 
 
 def start_job(
@@ -75,18 +96,14 @@ def start_job(
     return job
 
 
-def _error(index: int, event_id: str | None, detail: str) -> dict[str, Any]:
-    return {
-        "type": "epcisException:ValidationException",
-        "title": "Event not captured",
-        "status": 400,
-        "detail": f"event {index}" + (f" ({event_id})" if event_id else "") + f": {detail}",
-    }
+def _rejection(kind: RejectionKind, index: int, event_id: str | None, reason: str) -> Rejection:
+    where = f"event {index}" + (f" ({event_id})" if event_id else "")
+    return Rejection(kind, index, f"{where}: {reason}")
 
 
 def _prepare_all(
     events: Sequence[dict[str, Any]], context: Any
-) -> tuple[list[PreparedEvent], list[dict[str, Any]]]:
+) -> tuple[list[PreparedEvent], list[Rejection]]:
     stored_context = context_text(context)
     prepared, errors = [], []
     for index, event in enumerate(events):
@@ -94,13 +111,14 @@ def _prepare_all(
             prepared.append(prepare(index, event, context, stored_context))
         except EventError as exc:
             given = event.get("eventID")
-            errors.append(_error(index, given if isinstance(given, str) else None, str(exc)))
+            event_id = given if isinstance(given, str) else None
+            errors.append(_rejection("invalid", index, event_id, str(exc)))
     return prepared, errors
 
 
 def _drop_duplicates(
     session: Session, tenant_id: str, prepared: list[PreparedEvent]
-) -> tuple[list[PreparedEvent], list[dict[str, Any]]]:
+) -> tuple[list[PreparedEvent], list[Rejection]]:
     """Events to store: a repeat of a stored event (same id, same content) is skipped."""
     known: dict[tuple[str, bool], bytes] = {}
     ids = sorted({p.event_id for p in prepared})
@@ -111,7 +129,8 @@ def _drop_duplicates(
             .where(EpcisEvent.event_id.in_(ids[start : start + _CHUNK]))
         )
         known.update({(event_id, bool(is_decl)): digest for event_id, is_decl, digest in rows})
-    keep, errors = [], []
+    keep: list[PreparedEvent] = []
+    errors: list[Rejection] = []
     for p in prepared:
         key = (p.event_id, p.is_declaration)
         if key not in known:
@@ -119,9 +138,8 @@ def _drop_duplicates(
             keep.append(p)
         elif known[key] != p.digest:
             what = "an error declaration" if p.is_declaration else "an event"
-            errors.append(
-                _error(p.index, p.event_id, f"{what} with this eventID and other content exists")
-            )
+            reason = f"{what} with this eventID and other content exists"
+            errors.append(_rejection("duplicate", p.index, p.event_id, reason))
     return keep, errors
 
 
@@ -132,8 +150,12 @@ def run(
     capturer: Capturer,
     events: Sequence[dict[str, Any]],
     context: Any,
-) -> EpcisCaptureJob:
-    """Capture ``events`` under ``job``; the job records the outcome, it never raises."""
+    on_stored: OnStored,
+) -> CaptureOutcome:
+    """Capture ``events`` under ``job``; the job records the outcome, it never raises.
+
+    ``on_stored`` hears of the events stored (trace_api/epcis/stored.py).
+    """
     prepared, errors = _prepare_all(events, context)
     if capturer.organisation_id is not None:
         refused = authority.foreign_acts(
@@ -142,7 +164,7 @@ def run(
             organisation_id=capturer.organisation_id,
             events=prepared,
         )
-        errors += [_error(p.index, p.event_id, reason) for p, reason in refused]
+        errors += [_rejection("foreign", p.index, p.event_id, why) for p, why in refused]
         prepared = [p for p in prepared if p.index not in {r.index for r, _ in refused}]
     to_store: list[PreparedEvent] = []
     if session.get_bind().dialect.name == "postgresql":
@@ -164,22 +186,28 @@ def run(
             if errors and job.error_behaviour == "rollback":
                 to_store = []
             else:
-                _store(session, job, capturer, to_store)
+                _store(session, job, capturer, to_store, on_stored)
     except SQLAlchemyError as exc:  # e.g. a concurrent capture of the same eventID
         _log.warning("capture %s failed in the database: %s", job.id, exc)
-        errors.append(_error(0, None, "the database refused the capture; nothing was stored"))
+        reason = "the database refused the capture; nothing was stored"
+        errors.append(_rejection("refused", 0, None, reason))
         to_store = []
     job.running = False
     job.success = not errors
     job.stored_count = len(to_store)
-    job.errors = json.dumps(sorted(errors, key=lambda e: str(e["detail"])), ensure_ascii=False)
+    rejected = sorted(errors, key=lambda r: r.detail)
+    job.errors = json.dumps([r.problem() for r in rejected], ensure_ascii=False)
     job.finished_at = utcnow()
     session.flush()
-    return job
+    return CaptureOutcome(job, rejected)
 
 
 def _store(
-    session: Session, job: EpcisCaptureJob, capturer: Capturer, events: list[PreparedEvent]
+    session: Session,
+    job: EpcisCaptureJob,
+    capturer: Capturer,
+    events: list[PreparedEvent],
+    on_stored: OnStored,
 ) -> None:
     if not events:
         return
@@ -242,15 +270,10 @@ def _store(
         events=events,
         new_parents=new_parents,
     )
-    movements_engine.record(
+    on_stored(
         session=session,
-        tenant_id=tenant_id,
-        actor_org=capturer.organisation_id,
-        actor_key=capturer.key_id,
+        capturer=capturer,
         events=[StoredEvent(pk, p, seq) for pk, p, seq in zip(pks, events, seqs, strict=True)],
-        checks=get_settings().route_checks
-        if capturer.route_checks is None
-        else capturer.route_checks,
     )
     _link_declarations(session, tenant_id, dict(zip(pks, events, strict=True)))
     _queue_for_subscriptions(session, tenant_id, job.id)

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from trace_api.epcis import sql
 from trace_api.epcis.events import INSTANCE_ROLES, PreparedEvent
 from trace_api.models import (
     EpcisContainment,
@@ -34,7 +35,6 @@ from trace_api.models import (
     EpcisPartyIdentifier,
     Organisation,
 )
-from trace_api.movements import sql
 
 _CHUNK = 500
 ORG_URN = "urn:tracechain:org:"  # an organisation named directly (the dealer scan API)

@@ -20,6 +20,7 @@ from trace_api.epcis.errors import (
     QueryParameterError,
 )
 from trace_api.epcis.query import Viewer
+from trace_api.epcis.stored import OnStored
 from trace_api.errors import Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.settings import Settings
@@ -69,6 +70,12 @@ def viewer(principal: Principal) -> Viewer:
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def on_stored_of(request: Request) -> OnStored:
+    """The hook the application gave capture for the events it stores (trace_api/app.py)."""
+    hook: OnStored = request.app.state.epcis_on_stored
+    return hook
 
 
 async def raw_body(request: Request) -> bytes:

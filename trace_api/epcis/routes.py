@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from trace_api.db import transaction
 from trace_api.deps import SessionDep
 from trace_api.epcis import documents, hashing, identifiers, service
-from trace_api.epcis.capture import Capturer
 from trace_api.epcis.errors import CaptureLimitExceeded, EpcisValidationError, NoSuchResource
 from trace_api.epcis.http import (
     Body,
@@ -33,11 +32,13 @@ from trace_api.epcis.http import (
     json_body,
     listing,
     next_link,
+    on_stored_of,
     per_page,
     settings_of,
     viewer,
 )
 from trace_api.epcis.query import Page, Viewer
+from trace_api.epcis.stored import Capturer, OnStored
 from trace_api.models import EpcisCaptureJob, EpcisCustody, EpcisEvent, EpcisEventEpc
 
 router = APIRouter(prefix="/epcis", tags=["epcis"])
@@ -143,9 +144,22 @@ def capture(
         session=session, capturer=capturer, request=checked, behaviour=behaviour
     )
     if len(checked.events) <= settings.epcis_capture_sync_limit:
-        service.run_capture(session=session, job=job, capturer=capturer, request=checked)
+        service.run_capture(
+            session=session,
+            job=job,
+            capturer=capturer,
+            request=checked,
+            on_stored=on_stored_of(request),
+        )
     else:  # stored after the answer, once the job row is committed
-        background.add_task(_capture_later, request.app.state.sessions, job.id, capturer, checked)
+        background.add_task(
+            _capture_later,
+            request.app.state.sessions,
+            job.id,
+            capturer,
+            checked,
+            on_stored_of(request),
+        )
     return answer(None, 202, {"Location": f"/epcis/capture/{job.id}"})
 
 
@@ -154,12 +168,15 @@ def _capture_later(
     job_id: str,
     capturer: Capturer,
     checked: service.CaptureRequest,
+    on_stored: OnStored,
 ) -> None:
     try:
         with transaction(sessions) as session:
             job = session.get(EpcisCaptureJob, job_id)
             assert job is not None
-            service.run_capture(session=session, job=job, capturer=capturer, request=checked)
+            service.run_capture(
+                session=session, job=job, capturer=capturer, request=checked, on_stored=on_stored
+            )
     except Exception:
         _log.exception("capture job %s failed", job_id)
         with transaction(sessions) as session:
@@ -217,7 +234,10 @@ def events(request: Request, principal: Reader, session: SessionDep) -> Response
 def capture_one(request: Request, body: Body, principal: Writer, session: SessionDep) -> Response:
     event = _read_document(request, body)
     row = service.capture_event(
-        session=session, capturer=_capturer(principal, request), event=event
+        session=session,
+        capturer=_capturer(principal, request),
+        event=event,
+        on_stored=on_stored_of(request),
     )
     location = f"/epcis/events/{quote(row.event_id, safe='')}"
     return answer(documents.event_out(row), 201, {"Location": location})

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from trace_api.audit import log as audit_log
 from trace_api.epcis import capture, custody, hashing, identifiers, parameters, query, validation
-from trace_api.epcis.capture import Capturer
 from trace_api.epcis.errors import (
     CaptureLimitExceeded,
     EpcisValidationError,
@@ -27,6 +26,7 @@ from trace_api.epcis.errors import (
 )
 from trace_api.epcis.events import format_time
 from trace_api.epcis.query import Page, Viewer
+from trace_api.epcis.stored import Capturer, OnStored
 from trace_api.errors import InvalidInput
 from trace_api.models import (
     EpcisCaptureJob,
@@ -82,27 +82,41 @@ def start_capture(
 
 
 def run_capture(
-    *, session: Session, job: EpcisCaptureJob, capturer: Capturer, request: CaptureRequest
-) -> EpcisCaptureJob:
-    """Store the request's events under ``job`` in the caller's transaction."""
+    *,
+    session: Session,
+    job: EpcisCaptureJob,
+    capturer: Capturer,
+    request: CaptureRequest,
+    on_stored: OnStored,
+) -> capture.CaptureOutcome:
+    """Store the request's events under ``job`` in the caller's transaction; ``on_stored``
+    hears of those stored."""
     return capture.run(
-        session=session, job=job, capturer=capturer, events=request.events, context=request.context
+        session=session,
+        job=job,
+        capturer=capturer,
+        events=request.events,
+        context=request.context,
+        on_stored=on_stored,
     )
 
 
-def capture_event(*, session: Session, capturer: Capturer, event: Any) -> EpcisEvent:
+def capture_event(
+    *, session: Session, capturer: Capturer, event: Any, on_stored: OnStored
+) -> EpcisEvent:
     """POST /events: one event, captured at once; 409 when its eventID is taken."""
     validation.raise_for(validation.event_problems(event))
     context = event.get("@context") if isinstance(event, dict) else None
     request = CaptureRequest(events=[event], context=context)
     job = start_capture(session=session, capturer=capturer, request=request, behaviour="rollback")
-    run_capture(session=session, job=job, capturer=capturer, request=request)
-    errors = json.loads(job.errors)
-    if errors:
-        detail = str(errors[0]["detail"])
-        if "exists" in detail:
-            raise ResourceExists(detail)
-        raise EpcisValidationError(detail, errors=errors)
+    outcome = run_capture(
+        session=session, job=job, capturer=capturer, request=request, on_stored=on_stored
+    )
+    if outcome.rejected:
+        first = outcome.rejected[0]
+        if first.kind == "duplicate":
+            raise ResourceExists(first.detail)
+        raise EpcisValidationError(first.detail, errors=[r.problem() for r in outcome.rejected])
     row = session.scalar(
         select(EpcisEvent).where(EpcisEvent.capture_id == job.id).order_by(EpcisEvent.id)
     )

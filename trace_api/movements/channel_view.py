@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trace_api.channels import divisions
 from trace_api.channels import geofence as geofences
+from trace_api.epcis import sql
 from trace_api.epcis.custody import ORG_URN
 from trace_api.models import (
     Allocation,
@@ -29,7 +30,6 @@ from trace_api.models import (
     Organisation,
     Product,
 )
-from trace_api.movements import sql
 
 CHUNK = 500
 

@@ -34,7 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from trace_api.alerts import service as alerts_service
+from trace_api.epcis import sql
 from trace_api.epcis.events import PreparedEvent
+from trace_api.epcis.stored import Capturer, StoredEvent
 from trace_api.models import (
     Batch,
     Code,
@@ -44,7 +46,7 @@ from trace_api.models import (
     ItemState,
     Product,
 )
-from trace_api.movements import channel_view, paths, rules, sql
+from trace_api.movements import channel_view, paths, rules
 from trace_api.movements.channel_view import ChannelView, Grant, chunks
 from trace_api.movements.evidence import authorised_holder, build_alert, last_shipment
 from trace_api.movements.paths import (
@@ -65,12 +67,12 @@ from trace_api.movements.steps import (
     ITEM_PREFIX,
     SSCC_PREFIX,
     STATUS,
-    StoredEvent,
     first_party,
     geo_point,
     observed_division,
     step_of,
 )
+from trace_api.settings import get_settings
 
 _UNKNOWN = "\x00unknown"
 
@@ -141,6 +143,20 @@ class _Capture:
     last_shipment: dict[str, int] = field(default_factory=dict)
     movements: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[alerts_service.NewAlert] = field(default_factory=list)
+
+
+def on_stored(*, session: Session, capturer: Capturer, events: Sequence[StoredEvent]) -> None:
+    """EPCIS capture's hook (trace_api/epcis/stored.py): :func:`record` what it stored,
+    with route checks as the capturer asks or, failing that, as the settings say."""
+    checks = capturer.route_checks
+    record(
+        session=session,
+        tenant_id=capturer.tenant_id,
+        actor_org=capturer.organisation_id,
+        actor_key=capturer.key_id,
+        events=events,
+        checks=get_settings().route_checks if checks is None else checks,
+    )
 
 
 def record(

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from trace_api.alerts import service as alerts_service
 from trace_api.channels import divisions
+from trace_api.epcis.stored import StoredEvent
 from trace_api.models import DiversionAlert, EpcisEvent
 from trace_api.movements import paths, rules
-from trace_api.movements.steps import HOLDING_STEPS, StoredEvent
+from trace_api.movements.steps import HOLDING_STEPS
 
 
 def authorised_holder(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from trace_api.deps import SessionDep, SettingsDep, require_role
+from trace_api.epcis.http import on_stored_of
 from trace_api.movements import scanning, views
 from trace_api.movements.schemas import ScanIn
 from trace_api.tenancy.service import Principal
@@ -20,6 +21,7 @@ Reader = Annotated[Principal, Depends(require_role("admin", "operator", "complia
 def scan(
     action: str,
     body: ScanIn,
+    request: Request,
     principal: Scanner,
     session: SessionDep,
     settings: SettingsDep,
@@ -27,7 +29,13 @@ def scan(
 ) -> dict[str, Any]:
     """Record a scan as an EPCIS event (201), or say it was recorded already (200)."""
     call = scanning.ScanCall(action=action, **body.model_dump())
-    outcome = scanning.scan(session=session, principal=principal, settings=settings, call=call)
+    outcome = scanning.scan(
+        session=session,
+        principal=principal,
+        settings=settings,
+        call=call,
+        on_stored=on_stored_of(request),
+    )
     if outcome.duplicate:
         response.status_code = status.HTTP_200_OK
     return {

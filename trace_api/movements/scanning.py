@@ -7,7 +7,6 @@ and checked exactly like a capture. A retry with the same ``event_id`` stores no
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +18,9 @@ from sqlalchemy.orm import Session
 from trace_api.channels import divisions
 from trace_api.epcis import identifiers
 from trace_api.epcis import service as epcis_service
-from trace_api.epcis.capture import Capturer
 from trace_api.epcis.custody import ORG_URN
 from trace_api.epcis.events import DEFAULT_CONTEXT, format_time
+from trace_api.epcis.stored import Capturer, OnStored
 from trace_api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trace_api.models import DiversionAlert, EpcisEvent, EpcisPartyIdentifier, Organisation, utcnow
 from trace_api.movements import codes as item_codes
@@ -68,9 +67,15 @@ class ScanOutcome:
 
 
 def scan(
-    *, session: Session, principal: Principal, settings: Settings, call: ScanCall
+    *,
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    call: ScanCall,
+    on_stored: OnStored,
 ) -> ScanOutcome:
-    """Capture the scan as an EPCIS event (see the module docstring)."""
+    """Capture the scan as an EPCIS event (see the module docstring); ``on_stored`` is the
+    hook the application gives every capture."""
     tenant_id = principal.tenant_id
     actor = _acting_organisation(session, principal, call)
     event = _event(session, tenant_id, actor, call)
@@ -95,13 +100,14 @@ def scan(
     job = epcis_service.start_capture(
         session=session, capturer=capturer, request=checked, behaviour="rollback"
     )
-    epcis_service.run_capture(session=session, job=job, capturer=capturer, request=checked)
-    errors = json.loads(job.errors)
-    if errors:
-        detail = str(errors[0]["detail"])
-        if "exists" in detail:
-            raise Conflict(f"{detail}: use a new event_id for a different scan")
-        raise InvalidInput(detail, errors=errors)
+    outcome = epcis_service.run_capture(
+        session=session, job=job, capturer=capturer, request=checked, on_stored=on_stored
+    )
+    if outcome.rejected:
+        first = outcome.rejected[0]
+        if first.kind == "duplicate":
+            raise Conflict(f"{first.detail}: use a new event_id for a different scan")
+        raise InvalidInput(first.detail, errors=[r.problem() for r in outcome.rejected])
     pk = session.scalar(
         select(EpcisEvent.id).where(
             EpcisEvent.tenant_id == tenant_id,

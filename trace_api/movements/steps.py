@@ -7,7 +7,6 @@ status each leaves behind, and how an event's division and coordinates are read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from trace_api.epcis import identifiers
@@ -41,15 +40,6 @@ STATUS = {
 # Steps after which the receiving party holds the goods: the custody they establish is
 # what "the last authorised holder" looks back for.
 HOLDING_STEPS = ("commission", "receive")
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event capture stored: its row id, what was captured, its audit log entry."""
-
-    pk: int
-    prepared: PreparedEvent
-    audit_seq: int | None
 
 
 def first_party(event: dict[str, Any], name: str, member: str) -> str | None:

@@ -5,6 +5,8 @@ than the look-ups it makes. The keys go as one parameter instead: a JSON array r
 ``json_each`` on SQLite, an array compared with ``= ANY`` on PostgreSQL. Inserts go
 through the Core table (PostgreSQL: COPY, trace_api/epcis/bulk.py), never through the
 ORM's per-row bookkeeping.
+
+EPCIS custody and the movements engine above it both read this way, so it lives in epcis.
 """
 
 from __future__ import annotations
