@@ -48,7 +48,7 @@ def check_scan(
     key = f"{ITEM_PREFIX}{gtin}/21/{quote(serial, safe='')}"
     known = paths.state_values(connection, tenant_id, key)  # through its containers
     status, holder, parent = (
-        (known[0][paths.STATUS_], known[0][paths.HOLDER], known[0][paths.PARENT])
+        (known[0].status, known[0].holder_org, known[0].parent)
         if known is not None
         else (None, None, None)
     )

@@ -15,86 +15,65 @@ item inside (docs/channels.md, "Movements and state"). So:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from trace_api.models import EpcisEventEpc, ItemMovement, ItemState
+from trace_api.movements.item_state import COLUMNS, State
 
-# item_states columns, in the order a state list holds them.
-COLUMNS = (
-    "kind",
-    "gtin",
-    "batch_id",
-    "status",
-    "holder_org",
-    "shipped_to_org",
-    "location",
-    "division_code",
-    "parent",
-    "last_event_pk",
-    "updated_at",
-)
-KIND, GTIN, BATCH, STATUS_, HOLDER, SHIPPED_TO, LOCATION, DIVISION, PARENT, LAST, UPDATED = range(
-    len(COLUMNS)
-)
 MAX_DEPTH = 32  # containers inside containers, at most (a guard against a cycle)
 
 Reader = Session | Connection
 
 
-def is_newer(candidate: Sequence[Any], than: Sequence[Any]) -> bool:
-    """Whether state ``candidate`` was moved after state ``than``."""
-    if candidate[UPDATED] is None:
-        return False
-    if than[UPDATED] is None:
-        return True
-    return bool((candidate[UPDATED], candidate[LAST] or 0) > (than[UPDATED], than[LAST] or 0))
-
-
-def take_moves(state: list[Any], containers: Iterable[Sequence[Any]]) -> None:
+def take_moves(state: State, containers: Iterable[State]) -> None:
     """Give ``state`` what the newest of ``containers`` did after it (in place)."""
-    newest: Sequence[Any] = state
+    newest = state
     for container in containers:
-        if is_newer(container, newest):
+        if container.is_newer(newest):
             newest = container
     if newest is state:
         return
-    for index in (STATUS_, HOLDER, SHIPPED_TO, LAST, UPDATED):
-        state[index] = newest[index]
-    for index in (LOCATION, DIVISION):  # an event without a place leaves the last one
-        if newest[index] is not None:
-            state[index] = newest[index]
+    state.status = newest.status
+    state.holder_org = newest.holder_org
+    state.shipped_to_org = newest.shipped_to_org
+    state.last_event_pk = newest.last_event_pk
+    state.updated_at = newest.updated_at
+    # An event without a place leaves the last one.
+    if newest.location is not None:
+        state.location = newest.location
+    if newest.division_code is not None:
+        state.division_code = newest.division_code
 
 
-def _row(reader: Reader, tenant_id: str, key: str) -> list[Any] | None:
+def _row(reader: Reader, tenant_id: str, key: str) -> State | None:
     found = reader.execute(
         select(*(getattr(ItemState, name) for name in COLUMNS)).where(
             ItemState.tenant_id == tenant_id, ItemState.item == key
         )
     ).one_or_none()
-    return list(found) if found is not None else None
+    return State(*found) if found is not None else None
 
 
-def state_values(reader: Reader, tenant_id: str, key: str) -> tuple[list[Any], list[str]] | None:
-    """The key's state (a list in COLUMNS order) and its containers, innermost first."""
+def state_values(reader: Reader, tenant_id: str, key: str) -> tuple[State, list[str]] | None:
+    """The key's state and its containers, innermost first."""
     own = _row(reader, tenant_id, key)
     if own is None:
         return None
     chain: list[str] = []
-    rows: list[list[Any]] = []
-    parent = own[PARENT]
+    rows: list[State] = []
+    parent = own.parent
     while parent is not None and parent not in chain and parent != key and len(chain) < MAX_DEPTH:
         row = _row(reader, tenant_id, parent)
         chain.append(parent)
         if row is None:
             break
         rows.append(row)
-        parent = row[PARENT]
+        parent = row.parent
     take_moves(own, rows)
     return own, chain
 
@@ -104,8 +83,7 @@ def item_state(reader: Reader, tenant_id: str, key: str) -> ItemState | None:
     found = state_values(reader, tenant_id, key)
     if found is None:
         return None
-    values = dict(zip(COLUMNS, found[0], strict=True))
-    return ItemState(tenant_id=tenant_id, item=key, **values)
+    return ItemState(tenant_id=tenant_id, item=key, **found[0].columns())
 
 
 @dataclass(frozen=True, slots=True)

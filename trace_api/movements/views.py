@@ -113,8 +113,8 @@ def item_state(*, session: Session, principal: Principal, code: str) -> dict[str
     found = paths.state_values(session, tenant_id, key)
     if found is None:
         raise NotFound(f"no movement of {code} has been recorded")
-    values, containers = found
-    state = ItemState(**dict(zip(paths.COLUMNS, values, strict=True)))
+    own, containers = found
+    state = ItemState(**own.columns())
     movements = len(paths.path(session, tenant_id, key))
     alerts = session.scalar(
         select(func.count())
