@@ -115,3 +115,9 @@ def test_cbv_values_compare_bare() -> None:
     ):
         assert identifiers.cbv_term(value) == "shipping"
     assert identifiers.cbv_term("https://example.com/steps/x") == "https://example.com/steps/x"
+
+
+def test_an_sscc_in_another_scripts_digits_is_no_sscc() -> None:
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in "306141410000000013")
+    assert identifiers.sscc_key("306141410000000013") == "https://id.gs1.org/00/306141410000000013"
+    assert identifiers.sscc_key(arabic_indic) is None

@@ -26,6 +26,7 @@ from fixtures.codes import IssuedBatch, issue_batch
 from trace_api.db import transaction
 from trace_api.models import (
     Allocation,
+    AuditEntry,
     ChannelCrossEdge,
     ChannelProductScope,
     ChannelTerritory,
@@ -196,3 +197,15 @@ def sscc(n: int) -> str:
     body = f"0614141{n:010d}"
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
     return body + str(-total % 10)
+
+
+def last_seq(channel: Channel, kind: str) -> int:
+    """The number of the tenant's newest audit log entry of ``kind``."""
+    with transaction(channel.app.state.sessions) as session:
+        seq = session.scalar(
+            select(func.max(AuditEntry.seq)).where(
+                AuditEntry.tenant_id == channel.tenant.tenant_id, AuditEntry.kind == kind
+            )
+        )
+    assert seq is not None, kind
+    return int(seq)

@@ -1,4 +1,5 @@
-"""The scenarios of issue 7's "Must show", through the HTTP API."""
+"""Diversion end to end through the HTTP API: whom a deviation blames, what a sanctioned
+cross-edge allows, a pallet moving the items inside it, a consumer scan far away."""
 
 from __future__ import annotations
 
