@@ -7,6 +7,12 @@ rest. A body declared JSON is measured for nesting (``TRACE_MAX_JSON_DEPTH``) an
 decoded once), decoded under the strict rules of ``trace_api.json_input``. Then the body
 is handed on unchanged. Image uploads (a PUT of a brand logo or a product photo) may be up
 to ``TRACE_MEDIA_MAX_BYTES``.
+
+Only a caller with a valid API key may send more than ``TRACE_MAX_BODY_BYTES``: a larger
+body is not read until its key checks out (401 otherwise, under the same wrong-key budget
+as every route), at most ``TRACE_MAX_LARGE_BODIES`` such bodies are held at once (503
+with ``Retry-After`` beyond), and a large body is measured off the event loop, so large
+uploads without a key cannot fill memory or stall other requests.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ from __future__ import annotations
 import email.message
 import re
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trace_api import deps
+from trace_api.errors import ServiceError, Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict, nesting_depth
 from trace_api.problems import absolute_uri, problem_response
 from trace_api.settings import Settings
@@ -37,6 +46,8 @@ class RequestBodyGuard:
             "GS1-EPCIS-Capture-File-Size-Limit": str(settings.epcis_capture_file_size_limit),
         }
         self.max_depth = settings.max_json_depth
+        self.max_large = settings.max_large_bodies
+        self.large_in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _may_have_body(scope):
@@ -50,22 +61,58 @@ class RequestBodyGuard:
         if declared is not None and declared > limit:
             await self._too_large(scope, limit, declared)(scope, receive, send)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
+        large = False
+        try:
+            body = bytearray()
+            more = True
+            while more:
+                if not large and (len(body) > self.max_body or (declared or 0) > self.max_body):
+                    large = True
+                    refusal = await self._large_refusal(scope)
+                    if refusal is not None:
+                        await refusal(scope, receive, send)
+                        return
+                    self.large_in_flight += 1
+                message = await receive()
+                if message["type"] != "http.request":  # the client went away
+                    return
+                body += message.get("body", b"")
+                if len(body) > limit:
+                    await self._too_large(scope, limit, None)(scope, receive, send)
+                    return
+                more = message.get("more_body", False)
+            data = bytes(body)
+            del body
+            refusal_json = None
+            if _is_json(scope):
+                if large:  # a few MB of scanning: not on the event loop
+                    refusal_json = await run_in_threadpool(self._json_refusal, scope, data)
+                else:
+                    refusal_json = self._json_refusal(scope, data)
+            if refusal_json is not None:
+                await _refused(scope, refusal_json)(scope, receive, send)
                 return
-            body += message.get("body", b"")
-            if len(body) > limit:
-                await self._too_large(scope, limit, None)(scope, receive, send)
-                return
-            more = message.get("more_body", False)
-        refusal = self._json_refusal(scope, bytes(body)) if _is_json(scope) else None
-        if refusal is not None:
-            await _refused(scope, refusal)(scope, receive, send)
-            return
-        await self.app(scope, _replay(bytes(body), receive), send)
+            await self.app(scope, _replay(data, receive), send)
+        finally:
+            if large and self.large_in_flight > 0:
+                self.large_in_flight -= 1
+
+    async def _large_refusal(self, scope: Scope) -> ASGIApp | None:
+        """None if this caller may send a body over the plain limit now, else the answer."""
+        if self.large_in_flight >= self.max_large:
+            response = problem_response(
+                503, "busy", "Busy", "too many large request bodies are being received; "
+                "try again shortly", scope["path"],
+            )  # fmt: skip
+            response.headers["Retry-After"] = "2"
+            return response
+        try:
+            await run_in_threadpool(_authenticate, scope)
+        except ServiceError as exc:
+            response = problem_response(exc.status, exc.slug, exc.title, exc.detail, scope["path"])
+            response.headers.update(getattr(exc, "headers", {}))
+            return response
+        return None
 
     def _json_refusal(self, scope: Scope, body: bytes) -> JsonRefused | None:
         if not body.strip():
@@ -101,6 +148,21 @@ class RequestBodyGuard:
         )
         response.headers.update(self.capture_limit_headers)
         return response
+
+
+def _authenticate(scope: Scope) -> None:
+    """Check the request's bearer key (throttled as on every route); raises if it fails."""
+    request = Request(scope)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "a body this large needs an API key: send 'Authorization: Bearer <key>'"
+        )
+    session = request.app.state.sessions()
+    try:
+        deps.authenticate_throttled(request, session, token.strip())
+    finally:
+        session.close()
 
 
 def _may_have_body(scope: Scope) -> bool:

@@ -174,6 +174,12 @@ class Settings(BaseSettings):
         description="Largest request body in bytes on every route but EPCIS capture "
         "(which has epcis_capture_file_size_limit).",
     )
+    max_large_bodies: int = Field(
+        default=4,
+        ge=1,
+        description="Request bodies over max_body_bytes (EPCIS captures, images) received "
+        "at once; more wait for a 503 with Retry-After.",
+    )
     max_json_depth: int = Field(
         default=64,
         ge=2,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -48,7 +49,7 @@ def test_a_declared_length_over_media_max_bytes_is_413(
 
 
 def test_a_streamed_body_over_media_max_bytes_is_413_without_being_read_in_full(
-    app: FastAPI, settings: Settings
+    app: FastAPI, settings: Settings, tenant: TenantKeys
 ) -> None:
     # Straight through ASGI: the test client would read a streamed body in full first.
     chunk = 64 * 1024
@@ -74,11 +75,18 @@ def test_a_streamed_body_over_media_max_bytes_is_413_without_being_read_in_full(
         "raw_path": b"/v1/branding/logo",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"transfer-encoding", b"chunked"), (b"content-type", b"image/png")],
+        "headers": [
+            (b"transfer-encoding", b"chunked"),
+            (b"content-type", b"image/png"),
+            (b"authorization", tenant.auth("admin")["Authorization"].encode()),
+        ],
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
     }
-    asyncio.run(app(scope, receive, send))
+    # In a thread of its own: a session-wide Playwright keeps an event loop in this one.
+    runner = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))
+    runner.start()
+    runner.join(timeout=60)
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
     # The guard stopped one chunk past the limit and never asked for the rest.
     assert received == settings.media_max_bytes // chunk + 1 < total_chunks
