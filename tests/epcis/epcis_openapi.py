@@ -60,6 +60,14 @@ for _path in (
 # GS1's CaptureJob says oneOf {errors} / {errorFile} with neither required, so every job
 # object matches both branches and no answer can conform; we read it as anyOf.
 SCHEMA_FIXES = {"CaptureJob": ("allOf", 1, "oneOf", "anyOf")}
+# Slips in GS1's responses: 409ResourceAlreadyExistsException gives its body the status
+# 406 (copied from 406NotAcceptable; its own example says 409); and the events of a named
+# query list subscription issues as their only 400s, though a malformed query parameter
+# there is a QueryParameterException as on every other query path.
+STATUS_FIXES = {"409ResourceAlreadyExistsException": 409}
+EXTRA_PROBLEM_TYPES = {
+    ("/queries/{queryName}/events", "get", "400"): "epcisException:QueryParameterException"
+}
 
 
 def _definition_name(pointer: str) -> str:
@@ -101,6 +109,17 @@ def gs1_openapi() -> dict[str, Any]:
     for name, (key, index, old, new) in SCHEMA_FIXES.items():
         branch = schemas[name][key][index]
         branch[new] = branch.pop(old)
+    for name, status in STATUS_FIXES.items():
+        for content in spec["components"]["responses"][name]["content"].values():
+            fixed = content["schema"]["allOf"][0]["properties"]["status"]
+            fixed.update(enum=[status], default=status)
+    for (path, method, status), problem_type in EXTRA_PROBLEM_TYPES.items():
+        responses = spec["paths"][path][method]["responses"]
+        name = responses[status]["$ref"].rsplit("/", 1)[-1]
+        widened = copy.deepcopy(spec["components"]["responses"][name])
+        for content in widened["content"].values():
+            content["schema"]["allOf"][0]["properties"]["type"]["enum"].append(problem_type)
+        responses[status] = widened
     spec["servers"] = [{"url": "/epcis"}]
     for (path, method), added in AMENDMENTS.items():
         responses = spec["paths"][path][method]["responses"]
