@@ -43,6 +43,7 @@ from trace_api.db import create_db_engine, migrate, session_factory, transaction
 from trace_api.epcis import documents, service  # noqa: E402
 from trace_api.epcis.capture import Capturer  # noqa: E402
 from trace_api.epcis.query import Viewer  # noqa: E402
+from trace_api.movements import engine as movements_engine  # noqa: E402
 from trace_api.tenancy import service as tenancy_service  # noqa: E402
 
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
@@ -129,7 +130,13 @@ class Store:
             job = service.start_capture(
                 session=session, capturer=self.capturer, request=checked, behaviour="rollback"
             )
-            service.run_capture(session=session, job=job, capturer=self.capturer, request=checked)
+            service.run_capture(
+                session=session,
+                job=job,
+                capturer=self.capturer,
+                request=checked,
+                on_stored=movements_engine.on_stored,
+            )
             assert job.success, job.errors
             return int(job.stored_count)
 
