@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from trace_api.branding import service as branding_service
 from trace_api.codes import service as codes_service
 from trace_api.codes.gs1 import item_uri
 from trace_api.codes.jobs import IssueRunner
@@ -121,6 +122,15 @@ def ensure_demo_codes(
                 actor="demo",
             )
             issuer.issue_now(session=session, issuance=issuance)
+        if branding_service.get_branding(session=session, tenant_id=tenant_id) is None:
+            branding_service.set_branding(
+                session=session,
+                tenant_id=tenant_id,
+                display_name="示例品牌 Demo Brand",
+                hotline="400-000-0000",
+                website="https://brand.example",
+                actor="demo",
+            )
         serials = session.scalars(
             select(Code.serial)
             .join(CodeIssuance, CodeIssuance.id == Code.issuance_id)

@@ -1,4 +1,4 @@
-"""`make run --demo`: a demo tenant whose keys work, and demo codes that scan genuine."""
+"""`make run --demo`: a demo tenant whose keys work, demo codes that scan genuine, branding."""
 
 from __future__ import annotations
 
@@ -27,3 +27,4 @@ def test_demo_is_idempotent_and_its_keys_and_codes_work(app: FastAPI) -> None:
         scan = client.get(path, headers={"Accept": "application/json"})
         assert scan.status_code == 200
         assert scan.json()["verdict"] == "genuine"
+        assert scan.json()["brand"]["hotline_uri"] == "tel:4000000000"  # the page shows it
