@@ -48,6 +48,9 @@ def serve(
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
+    if "public_base_url" not in settings.model_fields_set:  # labels point at this server
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        settings = settings.model_copy(update={"public_base_url": f"http://{shown}:{port}"})
     try:
         application = create_app(settings)
     except UnsafeSettings as exc:

@@ -113,3 +113,15 @@ def test_forwarded_headers_are_ignored_unless_the_peer_is_a_trusted_proxy(
         assert 429 not in answers  # each forwarded client has a budget of its own
     finally:
         proxied.stop()
+
+
+def test_the_demo_scan_pages_it_prints_point_at_this_server(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        printed = server.log.read_text().split("demo scan pages", 1)[1].split()
+        pages = [word for word in printed if "/01/" in word]
+        assert len(pages) == 3 and all(page.startswith(server.base + "/01/") for page in pages)
+        answer = httpx.get(pages[0], timeout=30)
+        assert answer.status_code == 200 and answer.headers["x-trace-verdict"] == "genuine"
+    finally:
+        server.stop()
