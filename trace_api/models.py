@@ -285,7 +285,7 @@ class AuditExport(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-# -- codes: products, batches, per-item codes, scans (issue 5) ---------------------------------
+# -- codes: products, batches, per-item codes, scans ------------------------------------------
 #
 # `codes` is the bulk table (millions of rows per batch): an integer key, the leaf index,
 # the serial and the sealed payload, nothing else. What changes after issuance (scans, PIN
@@ -479,7 +479,7 @@ class ResolverMiss(Base):
     reason: Mapped[str] = mapped_column(String(32))
 
 
-# -- EPCIS (issue 6) ---------------------------------------------------------------------------
+# -- EPCIS ------------------------------------------------------------------------------------
 #
 # `epcis_events` keeps each captured event exactly as it came (`body`), beside the columns
 # queries filter on; `epcis_event_epcs` indexes every identifier an event names, under its
@@ -661,7 +661,7 @@ class EpcisSubscriptionBacklog(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-# -- channels, allocations and diversion alerts (issue 7) ---------------------------------------
+# -- channels, allocations and diversion alerts ------------------------------------------------
 #
 # The channel tree is `organisations.parent_id`. What an organisation is authorised for
 # (territories, product scopes, sanctioned cross-edges) is data in the tables below; so is

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
         default=2.0, ge=0, description="How long the resolver reuses the chain head it read."
     )
 
-    # -- EPCIS repository (issue 6) -------------------------------------------------------
+    # -- EPCIS repository ------------------------------------------------------------------
     epcis_capture_limit: int = Field(
         default=100_000,
         ge=1,
@@ -167,7 +167,7 @@ class Settings(BaseSettings):
         "non-public networks (tests and closed networks only; refused in production).",
     )
 
-    # -- request guards and audit integrity (issue 14) ------------------------------------
+    # -- request guards and audit integrity -------------------------------------------------
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -211,7 +211,7 @@ class Settings(BaseSettings):
         description="Audit entries re-verified per step (a full pass walks the whole log).",
     )
 
-    # -- the scan page and its media (issue 21) -------------------------------------------
+    # -- the scan page and its media --------------------------------------------------------
     chain_explorer_url: str = Field(
         default="",
         description="A block explorer's address; the scan page links each anchor's "
@@ -232,7 +232,7 @@ class Settings(BaseSettings):
         description="Longest side of an uploaded image in pixels (larger is refused).",
     )
 
-    # -- channels and anti-diversion (issue 7) --------------------------------------------
+    # -- channels and anti-diversion --------------------------------------------------------
     route_checks: bool = Field(
         default=True,
         description="Evaluate the route rules (docs/channels.md) on every captured event and "
