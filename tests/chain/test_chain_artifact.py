@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from contracts import ArtifactNotFound, load_artifact
-from fixtures.anvil import in_ci
+from fixtures.ci import in_ci
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "compile-contracts.mjs"
