@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 
 import pytest
 from fastapi import FastAPI
@@ -12,6 +11,7 @@ from fastapi.testclient import TestClient
 from starlette.types import Message, Scope
 
 from fixtures.app import TenantKeys
+from fixtures.asgi import run_to_end
 from trace_api import body_guard
 from trace_api.body_guard import RequestBodyGuard
 from trace_api.settings import Settings
@@ -60,9 +60,7 @@ def test_an_anonymous_stream_is_refused_after_the_plain_limit_not_read_to_its_en
         sent.append(message)
 
     scope = _scope("/epcis/capture", [(b"transfer-encoding", b"chunked"), *EPCIS_HEADERS])
-    runner = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))
-    runner.start()
-    runner.join(timeout=60)
+    run_to_end(app(scope, receive, send))
     assert sent[0]["status"] == 401
     assert received == settings.max_body_bytes // chunk + 1  # one chunk past 1 MiB, no more
 
@@ -110,7 +108,5 @@ def test_no_more_large_bodies_are_held_at_once_than_the_setting(
         await request()  # room again: it gets through (and waits on the route)
         assert guard.large_in_flight == 0 or inside == 3
 
-    runner = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(scenario(), 30)))
-    runner.start()
-    runner.join(timeout=60)
+    run_to_end(asyncio.wait_for(scenario(), 30))
     assert statuses == [503]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Message
 
 from fixtures.app import TenantKeys
+from fixtures.asgi import run_to_end
 from fixtures.images import noise_png
 from trace_api.settings import Settings
 
@@ -83,10 +81,7 @@ def test_a_streamed_body_over_media_max_bytes_is_413_without_being_read_in_full(
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
     }
-    # In a thread of its own: a session-wide Playwright keeps an event loop in this one.
-    runner = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))
-    runner.start()
-    runner.join(timeout=60)
+    run_to_end(app(scope, receive, send))
     assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
     # The guard stopped one chunk past the limit and never asked for the rest.
     assert received == settings.media_max_bytes // chunk + 1 < total_chunks

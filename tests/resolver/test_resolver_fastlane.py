@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
+from fixtures.asgi import run_to_end
 from fixtures.codes import JSON, issue_batch
 from trace_api.resolver.fastlane import ResolverFastLane
 
@@ -42,7 +42,7 @@ def _call(app: FastAPI, path: str, accept: str) -> tuple[list[str], dict[str, An
         "client": ("203.0.113.9", 40000),
         "app": app,
     }
-    asyncio.run(ResolverFastLane(downstream)(scope, receive, send))
+    run_to_end(ResolverFastLane(downstream)(scope, receive, send))
     return passed, sent
 
 
