@@ -21,19 +21,10 @@ from trace_api.audit import log as audit_log
 from trace_api.errors import Conflict, InvalidInput, Unauthenticated
 from trace_api.models import ApiKey, Organisation, Tenant, TenantKey, utcnow
 from trace_api.owned import get_owned
+from trace_api.principal import Principal as Principal  # re-exported: routes import it here
 
 KEY_PREFIX = "trk"
 ROLES = ("admin", "operator", "dealer", "compliance")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the tenant, the key, its role and (for dealers) organisation."""
-
-    tenant_id: str
-    key_id: str
-    role: str
-    organisation_id: str | None
 
 
 @dataclass(frozen=True)
