@@ -76,7 +76,10 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error, close always.
+
+    The one place that ends a transaction: requests, jobs, the CLI and scans all use it.
+    """
     session = factory()
     try:
         yield session

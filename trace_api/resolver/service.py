@@ -32,6 +32,7 @@ from trace_api.codes.errors import InvalidDigitalLink
 from trace_api.codes.gs1 import ItemLink
 from trace_api.codes.payload import code_leaf_hash, leaf_template
 from trace_api.codes.service import pin_key
+from trace_api.db import transaction
 from trace_api.errors import RateLimited
 from trace_api.instants import iso
 from trace_api.media.service import media_url
@@ -119,16 +120,8 @@ class Resolver:
     @contextmanager
     def scan_transaction(self, sessions: Any, engine: Engine) -> Iterator[Session]:
         """A session in a transaction for scans (committed at the end), serialised as above."""
-        with self._serialised(engine):
-            session: Session = sessions()
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
+        with self._serialised(engine), transaction(sessions) as session:
+            yield session
 
     # -- resolving ----------------------------------------------------------------------------
 
