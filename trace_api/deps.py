@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from trace_api.errors import Forbidden, RateLimited, Unauthenticated
+from trace_api.errors import RateLimited, Unauthenticated
+from trace_api.principal import Principal
 from trace_api.ratelimit import TokenBuckets
 from trace_api.settings import Settings
 from trace_api.tenancy import service as tenancy_service
-from trace_api.tenancy.service import Principal
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -41,7 +41,9 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def require_key(request: Request, session: SessionDep) -> Principal:
-    """The principal behind the ``Authorization: Bearer`` key; 401 without a valid one."""
+    """The principal behind the ``Authorization: Bearer`` key; 401 without a valid one.
+
+    Routes take their caller as a role set of trace_api/roles.py, which builds on this."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -79,19 +81,3 @@ def authenticate_throttled(request: Request, session: Session, key_text: str) ->
 
 
 CurrentKey = Annotated[Principal, Depends(require_key)]
-
-
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency that lets only the given roles through (403 for the others)."""
-
-    def check(principal: CurrentKey) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden(
-                f"this needs the {' or '.join(roles)} role; the key has {principal.role}"
-            )
-        return principal
-
-    return check
-
-
-AdminKey = Annotated[Principal, Depends(require_role("admin"))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from trace_api.alerts import service
 from trace_api.alerts.schemas import (
@@ -17,13 +17,12 @@ from trace_api.alerts.schemas import (
     StatusChangeOut,
 )
 from trace_api.channels import allocations
-from trace_api.deps import SessionDep, require_role
+from trace_api.deps import SessionDep
 from trace_api.instants import AwareInstant
-from trace_api.tenancy.service import Principal
+from trace_api.principal import Principal
+from trace_api.roles import AnyRole, BrandStaff
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
-Reader = Annotated[Principal, Depends(require_role("admin", "operator", "compliance", "dealer"))]
-Reviewer = Annotated[Principal, Depends(require_role("admin", "operator", "compliance"))]
 Severity = Literal["low", "medium", "high", "critical"]
 
 
@@ -34,7 +33,7 @@ def _viewer(principal: Principal) -> str | None:
 
 @router.get("/alerts", response_model=AlertPage)
 def list_alerts(
-    principal: Reader,
+    principal: AnyRole,
     session: SessionDep,
     status: AlertStatus | None = None,
     severity: Severity | None = None,
@@ -100,13 +99,13 @@ def _detail(session: SessionDep, alert_id: str, principal: Principal) -> AlertDe
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail)
-def get_alert(alert_id: str, principal: Reader, session: SessionDep) -> AlertDetail:
+def get_alert(alert_id: str, principal: AnyRole, session: SessionDep) -> AlertDetail:
     return _detail(session, alert_id, principal)
 
 
 @router.post("/alerts/{alert_id}/status", response_model=AlertDetail)
 def change_status(
-    alert_id: str, body: StatusChange, principal: Reviewer, session: SessionDep
+    alert_id: str, body: StatusChange, principal: BrandStaff, session: SessionDep
 ) -> AlertDetail:
     service.change_status(
         session=session,

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from trace_api.anchoring import service
 from trace_api.anchoring.schemas import AnchorJobOut
-from trace_api.deps import SessionDep, require_role
+from trace_api.deps import SessionDep
 from trace_api.models import AnchorJob
-from trace_api.tenancy.service import Principal
+from trace_api.roles import BrandStaff
 
 router = APIRouter(prefix="/v1/anchor-jobs", tags=["anchoring"])
-Reader = Annotated[Principal, Depends(require_role("admin", "operator", "compliance"))]
 
 
 @router.get("", response_model=list[AnchorJobOut])
 def list_jobs(
-    principal: Reader,
+    principal: BrandStaff,
     session: SessionDep,
     status: Literal["pending", "submitted", "confirmed", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -32,6 +31,6 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=AnchorJobOut)
-def get_job(job_id: int, principal: Reader, session: SessionDep) -> AnchorJobOut:
+def get_job(job_id: int, principal: BrandStaff, session: SessionDep) -> AnchorJobOut:
     job = service.get_job(session=session, tenant_id=principal.tenant_id, job_id=job_id)
     return AnchorJobOut.model_validate(job)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -28,7 +28,7 @@ from trace_api.audit.schemas import (
     WitnessCreate,
     WitnessOut,
 )
-from trace_api.deps import AdminKey, SessionDep, require_role
+from trace_api.deps import SessionDep
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import (
     AnchorJob,
@@ -40,13 +40,10 @@ from trace_api.models import (
     ChainDeployment,
     EpcisCustody,
 )
-from trace_api.tenancy.service import Principal
+from trace_api.principal import Principal
+from trace_api.roles import AdminOnly, AnyRole, Auditors
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
-Auditor = Annotated[Principal, Depends(require_role("compliance", "admin"))]
-ProofReader = Annotated[
-    Principal, Depends(require_role("admin", "operator", "compliance", "dealer"))
-]
 
 
 def _checkpoint_out(session: SessionDep, record: AuditCheckpoint) -> CheckpointOut:
@@ -74,7 +71,7 @@ def _checkpoint_out(session: SessionDep, record: AuditCheckpoint) -> CheckpointO
 
 @router.post("/checkpoints", response_model=CheckpointOut)
 def checkpoint_now(
-    request: Request, principal: Auditor, session: SessionDep, response: Response
+    request: Request, principal: Auditors, session: SessionDep, response: Response
 ) -> CheckpointOut:
     result = create_checkpoint(
         session=session,
@@ -90,7 +87,7 @@ def checkpoint_now(
 
 
 @router.get("/integrity", response_model=IntegrityOut)
-def log_integrity(request: Request, principal: Auditor) -> IntegrityOut:
+def log_integrity(request: Request, principal: Auditors) -> IntegrityOut:
     """What this process found wrong with the stored log, and how far its re-verifier got.
 
     Findings live in the service's memory, not the database, so no database writer can
@@ -133,7 +130,7 @@ def log_integrity(request: Request, principal: Auditor) -> IntegrityOut:
 
 
 @router.get("/checkpoints", response_model=list[CheckpointOut])
-def list_checkpoints(principal: Auditor, session: SessionDep) -> list[CheckpointOut]:
+def list_checkpoints(principal: Auditors, session: SessionDep) -> list[CheckpointOut]:
     records = session.scalars(
         select(AuditCheckpoint)
         .where(AuditCheckpoint.tenant_id == principal.tenant_id)
@@ -144,7 +141,7 @@ def list_checkpoints(principal: Auditor, session: SessionDep) -> list[Checkpoint
 
 
 @router.get("/checkpoints/{size}", response_model=CheckpointOut)
-def get_checkpoint(size: int, principal: Auditor, session: SessionDep) -> CheckpointOut:
+def get_checkpoint(size: int, principal: Auditors, session: SessionDep) -> CheckpointOut:
     record = witness_service.get_checkpoint(
         session=session, tenant_id=principal.tenant_id, size=size
     )
@@ -157,7 +154,7 @@ def get_checkpoint(size: int, principal: Auditor, session: SessionDep) -> Checkp
     status_code=status.HTTP_201_CREATED,
 )
 def cosign_checkpoint(
-    size: int, body: CosignatureIn, principal: Auditor, session: SessionDep
+    size: int, body: CosignatureIn, principal: Auditors, session: SessionDep
 ) -> CheckpointOut:
     witness_service.add_cosignature(
         session=session,
@@ -176,7 +173,7 @@ def cosign_checkpoint(
 def entry_proof(
     seq: Annotated[int, Path(ge=0, le=2**63 - 1)],
     request: Request,
-    principal: ProofReader,
+    principal: AnyRole,
     session: SessionDep,
 ) -> dict[str, object]:
     """The entry's RFC 9162 inclusion proof in the latest signed checkpoint (proofs.py).
@@ -231,7 +228,7 @@ def _dealer_may_see(session: SessionDep, principal: Principal, seq: int) -> bool
 
 
 @router.post("/witnesses", response_model=WitnessOut, status_code=status.HTTP_201_CREATED)
-def register_witness(body: WitnessCreate, admin: AdminKey, session: SessionDep) -> WitnessOut:
+def register_witness(body: WitnessCreate, admin: AdminOnly, session: SessionDep) -> WitnessOut:
     record = witness_service.register_witness(
         session=session,
         tenant_id=admin.tenant_id,
@@ -244,7 +241,7 @@ def register_witness(body: WitnessCreate, admin: AdminKey, session: SessionDep) 
 
 
 @router.get("/witnesses", response_model=list[WitnessOut])
-def list_witnesses(principal: Auditor, session: SessionDep) -> list[WitnessOut]:
+def list_witnesses(principal: Auditors, session: SessionDep) -> list[WitnessOut]:
     records = witness_service.list_witnesses(session=session, tenant_id=principal.tenant_id)
     return [_witness_out(r) for r in records]
 
@@ -253,7 +250,7 @@ def list_witnesses(principal: Auditor, session: SessionDep) -> list[WitnessOut]:
 def start_export(
     body: ExportRequest,
     request: Request,
-    principal: Auditor,
+    principal: Auditors,
     session: SessionDep,
     response: Response,
 ) -> ExportOut:
@@ -272,7 +269,7 @@ def start_export(
 
 
 @router.get("/exports/{export_id}", response_model=ExportOut)
-def get_export(export_id: str, principal: Auditor, session: SessionDep) -> ExportOut:
+def get_export(export_id: str, principal: Auditors, session: SessionDep) -> ExportOut:
     record = exports_service.get_export(
         session=session, tenant_id=principal.tenant_id, export_id=export_id
     )
@@ -284,7 +281,7 @@ def get_export(export_id: str, principal: Auditor, session: SessionDep) -> Expor
 
 @router.get("/exports/{export_id}/bundle", response_class=FileResponse)
 def download_export(
-    export_id: str, request: Request, principal: Auditor, session: SessionDep
+    export_id: str, request: Request, principal: Auditors, session: SessionDep
 ) -> FileResponse:
     record = exports_service.get_export(
         session=session, tenant_id=principal.tenant_id, export_id=export_id

@@ -12,14 +12,13 @@ from fastapi import APIRouter, Depends, Request
 
 from trace_api.branding import service
 from trace_api.branding.schemas import BrandingOut, BrandingUpdate, ProductImageOut
-from trace_api.deps import AdminKey, CurrentKey, SessionDep, SettingsDep, require_role
+from trace_api.deps import SessionDep, SettingsDep
 from trace_api.media.service import media_url
 from trace_api.models import Product, TenantBranding
+from trace_api.roles import AdminOnly, AdminOrOperator, AnyRole
 from trace_api.settings import Settings
-from trace_api.tenancy.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["branding"])
-ProductWriter = Annotated[Principal, Depends(require_role("admin", "operator"))]
 
 _IMAGE_BODY: dict[str, Any] = {
     "requestBody": {
@@ -69,12 +68,12 @@ def _image_out(record: Product) -> ProductImageOut:
 
 
 @router.get("/branding", response_model=BrandingOut)
-def get_branding(principal: CurrentKey, session: SessionDep) -> BrandingOut:
+def get_branding(principal: AnyRole, session: SessionDep) -> BrandingOut:
     return _branding_out(service.get_branding(session=session, tenant_id=principal.tenant_id))
 
 
 @router.put("/branding", response_model=BrandingOut)
-def put_branding(body: BrandingUpdate, admin: AdminKey, session: SessionDep) -> BrandingOut:
+def put_branding(body: BrandingUpdate, admin: AdminOnly, session: SessionDep) -> BrandingOut:
     record = service.set_branding(
         session=session, tenant_id=admin.tenant_id, actor=admin.key_id, **body.model_dump()
     )
@@ -88,7 +87,7 @@ def put_branding(body: BrandingUpdate, admin: AdminKey, session: SessionDep) -> 
     responses=_IMAGE_REFUSALS,
 )
 def put_logo(
-    data: ImageBody, admin: AdminKey, session: SessionDep, settings: SettingsDep
+    data: ImageBody, admin: AdminOnly, session: SessionDep, settings: SettingsDep
 ) -> BrandingOut:
     record = service.set_logo(
         session=session,
@@ -101,7 +100,7 @@ def put_logo(
 
 
 @router.delete("/branding/logo", response_model=BrandingOut)
-def delete_logo(admin: AdminKey, session: SessionDep) -> BrandingOut:
+def delete_logo(admin: AdminOnly, session: SessionDep) -> BrandingOut:
     record = service.clear_logo(session=session, tenant_id=admin.tenant_id, actor=admin.key_id)
     return _branding_out(record)
 
@@ -115,7 +114,7 @@ def delete_logo(admin: AdminKey, session: SessionDep) -> BrandingOut:
 def put_product_image(
     product: str,
     data: ImageBody,
-    principal: ProductWriter,
+    principal: AdminOrOperator,
     session: SessionDep,
     settings: SettingsDep,
 ) -> ProductImageOut:
@@ -133,7 +132,7 @@ def put_product_image(
 
 @router.delete("/products/{product}/image", response_model=ProductImageOut)
 def delete_product_image(
-    product: str, principal: ProductWriter, session: SessionDep
+    product: str, principal: AdminOrOperator, session: SessionDep
 ) -> ProductImageOut:
     """``product`` is the product's id or its GTIN."""
     record = service.clear_product_image(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Query, Response, status
 
 from trace_api.channels import allocations, service
 from trace_api.channels.schemas import (
@@ -28,16 +28,14 @@ from trace_api.channels.schemas import (
     TerritoriesSet,
     TreeNode,
 )
-from trace_api.deps import AdminKey, SessionDep, require_role
+from trace_api.deps import SessionDep
 from trace_api.errors import Forbidden, InvalidInput, NotFound
 from trace_api.models import ChannelLocation
+from trace_api.principal import Principal
+from trace_api.roles import AdminOnly, AdminOrOperator, AnyRole, BrandStaff
 from trace_api.tenancy.schemas import OrganisationOut
-from trace_api.tenancy.service import Principal
 
 router = APIRouter(prefix="/v1", tags=["channels"])
-AnyKey = Annotated[Principal, Depends(require_role("admin", "operator", "compliance", "dealer"))]
-TenantReader = Annotated[Principal, Depends(require_role("admin", "operator", "compliance"))]
-Allocator = Annotated[Principal, Depends(require_role("admin", "operator"))]
 
 
 def _readable(principal: Principal, organisation_id: str) -> None:
@@ -70,7 +68,7 @@ def _territories_out(
 
 @router.put("/organisations/{organisation_id}/territories", response_model=TerritoriesOut)
 def set_territories(
-    organisation_id: str, body: TerritoriesSet, admin: AdminKey, session: SessionDep
+    organisation_id: str, body: TerritoriesSet, admin: AdminOnly, session: SessionDep
 ) -> TerritoriesOut:
     _, folded = service.set_territories(
         session=session,
@@ -83,7 +81,9 @@ def set_territories(
 
 
 @router.get("/organisations/{organisation_id}/territories", response_model=TerritoriesOut)
-def get_territories(organisation_id: str, principal: AnyKey, session: SessionDep) -> TerritoriesOut:
+def get_territories(
+    organisation_id: str, principal: AnyRole, session: SessionDep
+) -> TerritoriesOut:
     _readable(principal, organisation_id)
     return _territories_out(session, principal.tenant_id, organisation_id, [])
 
@@ -97,7 +97,7 @@ def get_territories(organisation_id: str, principal: AnyKey, session: SessionDep
     status_code=status.HTTP_201_CREATED,
 )
 def add_geofence(
-    organisation_id: str, body: GeofenceCreate, admin: AdminKey, session: SessionDep
+    organisation_id: str, body: GeofenceCreate, admin: AdminOnly, session: SessionDep
 ) -> GeofenceOut:
     record = service.add_geofence(
         session=session,
@@ -112,7 +112,7 @@ def add_geofence(
 
 @router.get("/organisations/{organisation_id}/geofences", response_model=list[GeofenceOut])
 def list_geofences(
-    organisation_id: str, principal: AnyKey, session: SessionDep
+    organisation_id: str, principal: AnyRole, session: SessionDep
 ) -> list[GeofenceOut]:
     _readable(principal, organisation_id)
     records = service.list_geofences(
@@ -126,7 +126,7 @@ def list_geofences(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 def delete_geofence(
-    organisation_id: str, geofence_id: str, admin: AdminKey, session: SessionDep
+    organisation_id: str, geofence_id: str, admin: AdminOnly, session: SessionDep
 ) -> Response:
     service.delete_geofence(
         session=session,
@@ -159,7 +159,7 @@ def _scopes_out(session: SessionDep, tenant_id: str, organisation_id: str) -> Pr
 
 @router.put("/organisations/{organisation_id}/product-scopes", response_model=ProductScopesOut)
 def set_product_scopes(
-    organisation_id: str, body: ProductScopesSet, admin: AdminKey, session: SessionDep
+    organisation_id: str, body: ProductScopesSet, admin: AdminOnly, session: SessionDep
 ) -> ProductScopesOut:
     service.set_product_scopes(
         session=session,
@@ -174,7 +174,7 @@ def set_product_scopes(
 
 @router.get("/organisations/{organisation_id}/product-scopes", response_model=ProductScopesOut)
 def get_product_scopes(
-    organisation_id: str, principal: AnyKey, session: SessionDep
+    organisation_id: str, principal: AnyRole, session: SessionDep
 ) -> ProductScopesOut:
     _readable(principal, organisation_id)
     return _scopes_out(session, principal.tenant_id, organisation_id)
@@ -185,7 +185,7 @@ def get_product_scopes(
 
 @router.patch("/organisations/{organisation_id}", response_model=OrganisationOut)
 def set_parent(
-    organisation_id: str, body: ParentSet, admin: AdminKey, session: SessionDep
+    organisation_id: str, body: ParentSet, admin: AdminOnly, session: SessionDep
 ) -> OrganisationOut:
     record = service.set_parent(
         session=session,
@@ -198,7 +198,7 @@ def set_parent(
 
 
 @router.get("/channel/tree", response_model=ChannelTree)
-def channel_tree(principal: TenantReader, session: SessionDep) -> ChannelTree:
+def channel_tree(principal: BrandStaff, session: SessionDep) -> ChannelTree:
     data = service.tree_data(session=session, tenant_id=principal.tenant_id)
     parents = {org_id: org.parent_id for org_id, org in data.organisations.items()}
     children: dict[str | None, list[str]] = {}
@@ -235,7 +235,7 @@ def channel_tree(principal: TenantReader, session: SessionDep) -> ChannelTree:
 @router.post(
     "/channel/cross-edges", response_model=CrossEdgeOut, status_code=status.HTTP_201_CREATED
 )
-def add_cross_edge(body: CrossEdgeCreate, admin: AdminKey, session: SessionDep) -> CrossEdgeOut:
+def add_cross_edge(body: CrossEdgeCreate, admin: AdminOnly, session: SessionDep) -> CrossEdgeOut:
     record = service.add_cross_edge(
         session=session,
         tenant_id=admin.tenant_id,
@@ -248,13 +248,13 @@ def add_cross_edge(body: CrossEdgeCreate, admin: AdminKey, session: SessionDep) 
 
 
 @router.get("/channel/cross-edges", response_model=list[CrossEdgeOut])
-def list_cross_edges(principal: TenantReader, session: SessionDep) -> list[CrossEdgeOut]:
+def list_cross_edges(principal: BrandStaff, session: SessionDep) -> list[CrossEdgeOut]:
     records = service.list_cross_edges(session=session, tenant_id=principal.tenant_id)
     return [CrossEdgeOut.model_validate(r) for r in records]
 
 
 @router.delete("/channel/cross-edges/{edge_id}", response_model=CrossEdgeOut)
-def revoke_cross_edge(edge_id: str, admin: AdminKey, session: SessionDep) -> CrossEdgeOut:
+def revoke_cross_edge(edge_id: str, admin: AdminOnly, session: SessionDep) -> CrossEdgeOut:
     record = service.revoke_cross_edge(
         session=session, tenant_id=admin.tenant_id, edge_id=edge_id, actor=admin.key_id
     )
@@ -275,7 +275,7 @@ def _location_out(record: ChannelLocation) -> LocationOut:
 @router.put("/channel/locations", response_model=list[LocationOut])
 def set_locations(
     body: Annotated[list[LocationSet], Body(max_length=10_000)],
-    admin: AdminKey,
+    admin: AdminOnly,
     session: SessionDep,
 ) -> list[LocationOut]:
     records = service.set_locations(
@@ -288,7 +288,7 @@ def set_locations(
 
 
 @router.get("/channel/locations", response_model=list[LocationOut])
-def list_locations(principal: TenantReader, session: SessionDep) -> list[LocationOut]:
+def list_locations(principal: BrandStaff, session: SessionDep) -> list[LocationOut]:
     records = service.list_locations(session=session, tenant_id=principal.tenant_id)
     return [_location_out(r) for r in records]
 
@@ -297,7 +297,9 @@ def list_locations(principal: TenantReader, session: SessionDep) -> list[Locatio
 
 
 @router.post("/allocations", response_model=AllocationResult, status_code=status.HTTP_201_CREATED)
-def allocate(body: AllocationCreate, principal: Allocator, session: SessionDep) -> AllocationResult:
+def allocate(
+    body: AllocationCreate, principal: AdminOrOperator, session: SessionDep
+) -> AllocationResult:
     given = [
         kind
         for kind, value in (
@@ -347,7 +349,7 @@ def allocate(body: AllocationCreate, principal: Allocator, session: SessionDep) 
 
 @router.get("/allocations", response_model=AllocationPage)
 def list_allocations(
-    principal: AnyKey,
+    principal: AnyRole,
     session: SessionDep,
     organisation_id: str | None = None,
     target: Annotated[str | None, Query(description="A code in any accepted form.")] = None,
@@ -374,7 +376,7 @@ def list_allocations(
 
 
 @router.get("/allocations/{allocation_id}", response_model=AllocationOut)
-def get_allocation(allocation_id: str, principal: AnyKey, session: SessionDep) -> AllocationOut:
+def get_allocation(allocation_id: str, principal: AnyRole, session: SessionDep) -> AllocationOut:
     record = allocations.get_allocation(
         session=session, tenant_id=principal.tenant_id, allocation_id=allocation_id
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,14 +27,13 @@ from trace_api.codes.schemas import (
     RecallRequest,
 )
 from trace_api.db import transaction
-from trace_api.deps import SessionDep, require_role
+from trace_api.deps import SessionDep
 from trace_api.errors import Conflict, PayloadTooLarge
 from trace_api.models import Batch, Code, CodeIssuance, Product
-from trace_api.tenancy.service import Principal
+from trace_api.principal import Principal
+from trace_api.roles import AdminOrOperator, AnyRole
 
 router = APIRouter(prefix="/v1", tags=["codes"])
-Writer = Annotated[Principal, Depends(require_role("admin", "operator"))]
-Reader = Annotated[Principal, Depends(require_role("admin", "operator", "dealer", "compliance"))]
 _PAGE = 5000
 
 
@@ -44,7 +43,9 @@ def _runner(request: Request) -> IssueRunner:
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
-def create_product(body: ProductCreate, principal: Writer, session: SessionDep) -> ProductOut:
+def create_product(
+    body: ProductCreate, principal: AdminOrOperator, session: SessionDep
+) -> ProductOut:
     record = service.create_product(
         session=session, tenant_id=principal.tenant_id, actor=principal.key_id, **body.model_dump()
     )
@@ -52,13 +53,13 @@ def create_product(body: ProductCreate, principal: Writer, session: SessionDep) 
 
 
 @router.get("/products", response_model=list[ProductOut])
-def list_products(principal: Reader, session: SessionDep) -> list[ProductOut]:
+def list_products(principal: AnyRole, session: SessionDep) -> list[ProductOut]:
     records = service.list_products(session=session, tenant_id=principal.tenant_id)
     return [ProductOut.model_validate(r) for r in records]
 
 
 @router.get("/products/{product_id}", response_model=ProductOut)
-def get_product(product_id: str, principal: Reader, session: SessionDep) -> ProductOut:
+def get_product(product_id: str, principal: AnyRole, session: SessionDep) -> ProductOut:
     record = service.get_product(
         session=session, tenant_id=principal.tenant_id, product_id=product_id
     )
@@ -67,7 +68,7 @@ def get_product(product_id: str, principal: Reader, session: SessionDep) -> Prod
 
 @router.patch("/products/{product_id}", response_model=ProductOut)
 def update_product(
-    product_id: str, body: ProductUpdate, principal: Writer, session: SessionDep
+    product_id: str, body: ProductUpdate, principal: AdminOrOperator, session: SessionDep
 ) -> ProductOut:
     record = service.set_product_group(
         session=session,
@@ -80,7 +81,7 @@ def update_product(
 
 
 @router.post("/batches", response_model=BatchOut, status_code=status.HTTP_201_CREATED)
-def create_batch(body: BatchCreate, principal: Writer, session: SessionDep) -> BatchOut:
+def create_batch(body: BatchCreate, principal: AdminOrOperator, session: SessionDep) -> BatchOut:
     record = service.create_batch(
         session=session, tenant_id=principal.tenant_id, actor=principal.key_id, **body.model_dump()
     )
@@ -89,7 +90,7 @@ def create_batch(body: BatchCreate, principal: Writer, session: SessionDep) -> B
 
 @router.get("/batches", response_model=list[BatchOut])
 def list_batches(
-    principal: Reader, session: SessionDep, product_id: str | None = None
+    principal: AnyRole, session: SessionDep, product_id: str | None = None
 ) -> list[BatchOut]:
     records = service.list_batches(
         session=session, tenant_id=principal.tenant_id, product_id=product_id
@@ -98,14 +99,14 @@ def list_batches(
 
 
 @router.get("/batches/{batch_id}", response_model=BatchOut)
-def get_batch(batch_id: str, principal: Reader, session: SessionDep) -> BatchOut:
+def get_batch(batch_id: str, principal: AnyRole, session: SessionDep) -> BatchOut:
     record = service.get_batch(session=session, tenant_id=principal.tenant_id, batch_id=batch_id)
     return BatchOut.model_validate(record)
 
 
 @router.post("/batches/{batch_id}/recall", response_model=BatchOut)
 def recall_batch(
-    batch_id: str, body: RecallRequest, principal: Writer, session: SessionDep
+    batch_id: str, body: RecallRequest, principal: AdminOrOperator, session: SessionDep
 ) -> BatchOut:
     record = service.recall_batch(
         session=session,
@@ -128,7 +129,7 @@ def issue_codes(
     body: IssueRequest,
     request: Request,
     response: Response,
-    principal: Writer,
+    principal: AdminOrOperator,
     session: SessionDep,
 ) -> IssuanceResult:
     settings = request.app.state.settings
@@ -176,7 +177,7 @@ def _issuance_out(request: Request, record: CodeIssuance) -> IssuanceOut:
 
 @router.get("/code-issuances/{issuance_id}", response_model=IssuanceOut)
 def get_issuance(
-    issuance_id: int, request: Request, principal: Reader, session: SessionDep
+    issuance_id: int, request: Request, principal: AnyRole, session: SessionDep
 ) -> IssuanceOut:
     record = service.get_issuance(
         session=session, tenant_id=principal.tenant_id, issuance_id=issuance_id
@@ -186,7 +187,7 @@ def get_issuance(
 
 @router.get("/code-issuances/{issuance_id}/pins.csv")
 def download_pins(
-    issuance_id: int, request: Request, principal: Writer, session: SessionDep
+    issuance_id: int, request: Request, principal: AdminOrOperator, session: SessionDep
 ) -> Response:
     """The issuance job's PINs, once (then deleted: PINs are otherwise kept only as hashes)."""
     record = service.get_issuance(
@@ -243,7 +244,7 @@ def _labels(
 
 @router.get("/batches/{batch_id}/labels.csv")
 def labels_csv(
-    batch_id: str, request: Request, principal: Writer, session: SessionDep
+    batch_id: str, request: Request, principal: AdminOrOperator, session: SessionDep
 ) -> StreamingResponse:
     """The print file for industrial printers, streamed in leaf order."""
     batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
@@ -265,7 +266,7 @@ def labels_csv(
 def labels_pdf(
     batch_id: str,
     request: Request,
-    principal: Writer,
+    principal: AdminOrOperator,
     session: SessionDep,
     stock: Annotated[
         label_stock.StockName,
@@ -318,13 +319,17 @@ def _code_out(request: Request, session: Session, principal: Principal, serial: 
 
 
 @router.get("/codes/{serial}", response_model=CodeOut)
-def get_code(serial: str, request: Request, principal: Reader, session: SessionDep) -> CodeOut:
+def get_code(serial: str, request: Request, principal: AnyRole, session: SessionDep) -> CodeOut:
     return _code_out(request, session, principal, serial)
 
 
 @router.post("/codes/{serial}/recall", response_model=CodeOut)
 def recall_code(
-    serial: str, body: RecallRequest, request: Request, principal: Writer, session: SessionDep
+    serial: str,
+    body: RecallRequest,
+    request: Request,
+    principal: AdminOrOperator,
+    session: SessionDep,
 ) -> CodeOut:
     service.recall_code(
         session=session,
@@ -337,14 +342,14 @@ def recall_code(
 
 
 @router.get("/codes/{serial}/qr.png")
-def code_png(serial: str, request: Request, principal: Reader, session: SessionDep) -> Response:
+def code_png(serial: str, request: Request, principal: AnyRole, session: SessionDep) -> Response:
     """The code's QR symbol as a PNG."""
     uri = _code_out(request, session, principal, serial).uri
     return Response(labels.qr_png(uri), media_type="image/png")
 
 
 @router.get("/codes/{serial}/qr.svg")
-def code_svg(serial: str, request: Request, principal: Reader, session: SessionDep) -> Response:
+def code_svg(serial: str, request: Request, principal: AnyRole, session: SessionDep) -> Response:
     """The code's QR symbol as an SVG."""
     uri = _code_out(request, session, principal, serial).uri
     return Response(labels.qr_svg(uri), media_type="image/svg+xml")

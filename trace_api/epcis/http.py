@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from trace_api.deps import SessionDep, authenticate_throttled
 from trace_api.epcis import documents, negotiation, service
 from trace_api.epcis.errors import (
     EpcisForbidden,
@@ -21,44 +21,44 @@ from trace_api.epcis.errors import (
 )
 from trace_api.epcis.query import Viewer
 from trace_api.epcis.stored import OnStored
-from trace_api.errors import Unauthenticated
+from trace_api.errors import Forbidden, Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict
+from trace_api.principal import Principal
 from trace_api.settings import Settings
-from trace_api.tenancy.service import Principal
 
-READERS = ("admin", "operator", "compliance", "dealer")
-WRITERS = ("operator", "dealer")
 _Row = TypeVar("_Row")
 
 
-def _principal(request: Request, session: SessionDep) -> Principal:
-    negotiation.negotiate(request)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise EpcisUnauthenticated("send an API key as 'Authorization: Bearer <key>'")
-    try:
-        principal = authenticate_throttled(request, session, token.strip())
-    except Unauthenticated as exc:
-        raise EpcisUnauthenticated(exc.detail) from None
-    request.state.principal = principal
-    return principal
+class EpcisRoute(APIRoute):
+    """A route of the binding: a missing or wrong key and a role the route's role set
+    (trace_api/roles.py) does not admit answer in the binding's problem type
+    (``epcisException:SecurityException``) instead of the API's own."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer_as_the_binding(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (EpcisUnauthenticated, EpcisForbidden):
+                raise
+            except Unauthenticated as exc:
+                raise EpcisUnauthenticated(exc.detail) from None
+            except Forbidden as exc:
+                raise EpcisForbidden(exc.detail) from None
+
+        return answer_as_the_binding
 
 
-def role(*roles: str) -> Callable[..., Principal]:
-    """A dependency letting only ``roles`` through (403 with the EPCIS problem type)."""
-
-    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-        if principal.role not in roles:
-            raise EpcisForbidden(
-                f"this needs the {' or '.join(roles)} role; the key has {principal.role}"
-            )
-        return principal
-
-    return check
-
-
-Reader = Annotated[Principal, Depends(role(*READERS))]
-Writer = Annotated[Principal, Depends(role(*WRITERS))]
+def epcis_router(prefix: str) -> APIRouter:
+    """A router of the binding: each request's versions and media are negotiated (406)
+    before its key is looked at, and refusals are the binding's (``EpcisRoute``)."""
+    return APIRouter(
+        prefix=prefix,
+        tags=["epcis"],
+        route_class=EpcisRoute,
+        dependencies=[Depends(negotiation.negotiate)],
+    )
 
 
 def viewer(principal: Principal) -> Viewer:

@@ -9,27 +9,26 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from trace_api.deps import AdminKey, CurrentKey, SessionDep
+from trace_api.deps import SessionDep
 from trace_api.epcis import service, subscriptions
 from trace_api.epcis.errors import EpcisForbidden, EpcisValidationError
 from trace_api.epcis.http import (
     Body,
-    Reader,
     answer,
     discovery,
+    epcis_router,
     events_page,
     json_body,
     listing,
     query_params,
-    role,
     settings_of,
     viewer,
 )
 from trace_api.epcis.schemas import PartyCreate, PartyOut
 from trace_api.models import EpcisQuery, EpcisSubscription
-from trace_api.tenancy.service import Principal
+from trace_api.roles import AdminOnly, AdminOrOperator, AnyRole
 
-router = APIRouter(prefix="/epcis/queries", tags=["epcis"])
+router = epcis_router("/epcis/queries")
 parties_router = APIRouter(prefix="/v1/epcis", tags=["epcis"])
 
 # The WebSocket subscription controls of GET /queries/{name}/events; we serve the results
@@ -50,18 +49,15 @@ _SUBSCRIPTION_CONTROLS = frozenset(
 
 
 @router.options("")
-def discover_queries(principal: Reader) -> Response:
+def discover_queries(principal: AnyRole) -> Response:
     return discovery("OPTIONS, GET, POST")
 
 
-def _named_query(name: str, principal: Reader, session: SessionDep) -> EpcisQuery:
+def _named_query(name: str, principal: AnyRole, session: SessionDep) -> EpcisQuery:
     return service.get_query(session=session, tenant_id=principal.tenant_id, name=name)
 
 
 NamedQuery = Annotated[EpcisQuery, Depends(_named_query)]
-# Who may make the service send requests to a URL of their choosing: the brand's own
-# admin and operator keys. Dealers and compliance officers query; they do not subscribe.
-Subscriber = Annotated[Principal, Depends(role("admin", "operator"))]
 
 
 def _subscription(
@@ -74,12 +70,12 @@ Subscription = Annotated[EpcisSubscription, Depends(_subscription)]
 
 
 @router.get("")
-def queries(request: Request, principal: Reader, session: SessionDep) -> Response:
+def queries(request: Request, principal: AnyRole, session: SessionDep) -> Response:
     return listing(request, principal, session, service.list_queries, service.query_out)
 
 
 @router.post("")
-def create_query(request: Request, body: Body, principal: Reader, session: SessionDep) -> Response:
+def create_query(request: Request, body: Body, principal: AnyRole, session: SessionDep) -> Response:
     document = json_body(request, body)
     if not isinstance(document, dict):
         raise EpcisValidationError('send {"name": ..., "query": {...}}')
@@ -104,7 +100,9 @@ def discover_query(record: NamedQuery) -> Response:
 
 
 @router.delete("/{name}")
-def delete_query(name: str, record: NamedQuery, principal: Reader, session: SessionDep) -> Response:
+def delete_query(
+    name: str, record: NamedQuery, principal: AnyRole, session: SessionDep
+) -> Response:
     if principal.role not in ("admin", "operator") and record.created_by != principal.key_id:
         raise EpcisForbidden("only admins, operators and the key that made it delete a query")
     service.delete_query(
@@ -120,7 +118,7 @@ def discover_query_events(record: NamedQuery) -> Response:
 
 @router.get("/{name}/events")
 def query_events(
-    request: Request, record: NamedQuery, principal: Reader, session: SessionDep
+    request: Request, record: NamedQuery, principal: AnyRole, session: SessionDep
 ) -> Response:
     unknown = set(query_params(request)) - _SUBSCRIPTION_CONTROLS - {"perPage", "nextPageToken"}
     if unknown:
@@ -148,8 +146,10 @@ def subscribe(
     name: str,
     request: Request,
     body: Body,
+    # Only the brand's own admin and operator keys make the service send requests to a
+    # URL of their choosing; dealers and compliance officers query, they do not subscribe.
+    principal: AdminOrOperator,
     record: NamedQuery,
-    principal: Subscriber,
     session: SessionDep,
 ) -> Response:
     created = subscriptions.create(
@@ -178,7 +178,7 @@ def subscription(name: str, found: Subscription, session: SessionDep) -> Respons
 
 
 @router.delete("/{name}/subscriptions/{subscription_id}")
-def unsubscribe(found: Subscription, principal: Reader, session: SessionDep) -> Response:
+def unsubscribe(found: Subscription, principal: AnyRole, session: SessionDep) -> Response:
     if principal.role not in ("admin", "operator") and found.created_by != principal.key_id:
         raise EpcisForbidden("only admins, operators and the subscriber end a subscription")
     subscriptions.delete(session=session, record=found, actor=principal.key_id)
@@ -189,7 +189,7 @@ def unsubscribe(found: Subscription, principal: Reader, session: SessionDep) -> 
 
 
 @parties_router.post("/parties", response_model=PartyOut, status_code=status.HTTP_201_CREATED)
-def register_party(body: PartyCreate, admin: AdminKey, session: SessionDep) -> PartyOut:
+def register_party(body: PartyCreate, admin: AdminOnly, session: SessionDep) -> PartyOut:
     record = service.register_party(
         session=session,
         tenant_id=admin.tenant_id,
@@ -201,6 +201,6 @@ def register_party(body: PartyCreate, admin: AdminKey, session: SessionDep) -> P
 
 
 @parties_router.get("/parties", response_model=list[PartyOut])
-def parties(principal: CurrentKey, session: SessionDep) -> list[PartyOut]:
+def parties(principal: AnyRole, session: SessionDep) -> list[PartyOut]:
     records = service.list_parties(session=session, tenant_id=principal.tenant_id)
     return [PartyOut.model_validate(r) for r in records]

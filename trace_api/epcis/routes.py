@@ -12,7 +12,7 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
+from fastapi import BackgroundTasks, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,12 +22,11 @@ from trace_api.epcis import documents, hashing, identifiers, service
 from trace_api.epcis.errors import CaptureLimitExceeded, EpcisValidationError, NoSuchResource
 from trace_api.epcis.http import (
     Body,
-    Reader,
-    Writer,
     answer,
     decode_cursor,
     discovery,
     encode_cursor,
+    epcis_router,
     events_page,
     json_body,
     listing,
@@ -40,8 +39,9 @@ from trace_api.epcis.http import (
 from trace_api.epcis.query import Page, Viewer
 from trace_api.epcis.stored import Capturer, OnStored
 from trace_api.models import EpcisCaptureJob, EpcisCustody, EpcisEvent, EpcisEventEpc
+from trace_api.roles import AnyRole, Custodians
 
-router = APIRouter(prefix="/epcis", tags=["epcis"])
+router = epcis_router("/epcis")
 _log = logging.getLogger(__name__)
 
 EVENT_TYPES = [
@@ -69,17 +69,17 @@ _BEHAVIOURS = ("rollback", "proceed", "all")
 
 
 @router.options("/")
-def discover_root(principal: Reader) -> Response:
+def discover_root(principal: AnyRole) -> Response:
     return discovery("OPTIONS, GET")
 
 
 @router.get("/")
-def top_level(principal: Reader) -> Response:
+def top_level(principal: AnyRole) -> Response:
     return answer(documents.collection(TOP_LEVEL))
 
 
 @router.delete("/nextPageToken/{token}", status_code=204)
-def release_token(token: str, principal: Reader) -> Response:
+def release_token(token: str, principal: AnyRole) -> Response:
     # Page tokens are stateless (query.py): there is nothing to release.
     return answer(None, 204)
 
@@ -98,7 +98,7 @@ def _capture_headers(request: Request) -> dict[str, str]:
 
 
 @router.options("/capture")
-def discover_capture(request: Request, principal: Reader) -> Response:
+def discover_capture(request: Request, principal: AnyRole) -> Response:
     return discovery("OPTIONS, POST, GET", _capture_headers(request))
 
 
@@ -124,7 +124,7 @@ def _capturer(principal: Any, request: Request) -> Capturer:
 def capture(
     request: Request,
     body: Body,
-    principal: Writer,
+    principal: Custodians,
     session: SessionDep,
     background: BackgroundTasks,
 ) -> Response:
@@ -196,11 +196,11 @@ def _capture_later(
 
 
 @router.get("/capture")
-def capture_jobs(request: Request, principal: Reader, session: SessionDep) -> Response:
+def capture_jobs(request: Request, principal: AnyRole, session: SessionDep) -> Response:
     return listing(request, principal, session, service.list_jobs, service.job_out)
 
 
-def _capture_job(capture_id: str, principal: Reader, session: SessionDep) -> EpcisCaptureJob:
+def _capture_job(capture_id: str, principal: AnyRole, session: SessionDep) -> EpcisCaptureJob:
     return service.get_job(session=session, tenant_id=principal.tenant_id, capture_id=capture_id)
 
 
@@ -221,17 +221,19 @@ def capture_job(job: CaptureJob) -> Response:
 
 
 @router.options("/events")
-def discover_events(principal: Reader) -> Response:
+def discover_events(principal: AnyRole) -> Response:
     return discovery("OPTIONS, GET, POST")
 
 
 @router.get("/events")
-def events(request: Request, principal: Reader, session: SessionDep) -> Response:
+def events(request: Request, principal: AnyRole, session: SessionDep) -> Response:
     return events_page(request, principal, session)
 
 
 @router.post("/events")
-def capture_one(request: Request, body: Body, principal: Writer, session: SessionDep) -> Response:
+def capture_one(
+    request: Request, body: Body, principal: Custodians, session: SessionDep
+) -> Response:
     event = _read_document(request, body)
     row = service.capture_event(
         session=session,
@@ -243,7 +245,7 @@ def capture_one(request: Request, body: Body, principal: Writer, session: Sessio
     return answer(documents.event_out(row), 201, {"Location": location})
 
 
-def _event(event_id: str, principal: Reader, session: SessionDep) -> Page:
+def _event(event_id: str, principal: AnyRole, session: SessionDep) -> Page:
     return service.get_event(session=session, viewer=viewer(principal), event_id=event_id)
 
 
@@ -356,22 +358,24 @@ def _members(request: Request, session: Session, view: Viewer, resource: str) ->
 
 def _register(resource: str, parameter: str) -> None:
     @router.options(f"/{resource}")
-    def discover_collection(principal: Reader) -> Response:
+    def discover_collection(principal: AnyRole) -> Response:
         return discovery("OPTIONS, GET")
 
     @router.get(f"/{resource}")
-    def collection(request: Request, principal: Reader, session: SessionDep) -> Response:
+    def collection(request: Request, principal: AnyRole, session: SessionDep) -> Response:
         return _members(request, session, viewer(principal), resource)
 
     @router.options(f"/{resource}/{{value:path}}/events")
-    def discover_events_of(value: str, principal: Reader) -> Response:
+    def discover_events_of(value: str, principal: AnyRole) -> Response:
         return discovery("OPTIONS, GET")
 
     @router.get(f"/{resource}/{{value:path}}/events")
-    def events_of(value: str, request: Request, principal: Reader, session: SessionDep) -> Response:
+    def events_of(
+        value: str, request: Request, principal: AnyRole, session: SessionDep
+    ) -> Response:
         return events_page(request, principal, session, fixed={parameter: [value]})
 
-    def known(value: str, principal: Reader, session: SessionDep) -> None:
+    def known(value: str, principal: AnyRole, session: SessionDep) -> None:
         if not _known(session, viewer(principal), resource, value):
             raise NoSuchResource(f"no {resource} member {value}")
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from trace_api.deps import SessionDep, SettingsDep, require_role
+from trace_api.deps import SessionDep, SettingsDep
 from trace_api.epcis.http import on_stored_of
 from trace_api.movements import scanning, views
 from trace_api.movements.schemas import ScanIn
-from trace_api.tenancy.service import Principal
+from trace_api.roles import AnyRole, Custodians
 
 router = APIRouter(tags=["movements"])
-Scanner = Annotated[Principal, Depends(require_role("admin", "operator", "dealer"))]
-Reader = Annotated[Principal, Depends(require_role("admin", "operator", "compliance", "dealer"))]
 
 
 @router.post("/v1/scans/{action}", status_code=status.HTTP_201_CREATED)
@@ -22,7 +20,7 @@ def scan(
     action: str,
     body: ScanIn,
     request: Request,
-    principal: Scanner,
+    principal: Custodians,
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
@@ -48,14 +46,14 @@ def scan(
 
 
 @router.get("/v1/items/{code:path}/state")
-def item_state(code: str, principal: Reader, session: SessionDep) -> dict[str, Any]:
+def item_state(code: str, principal: AnyRole, session: SessionDep) -> dict[str, Any]:
     """Where the item (or case, pallet) is now."""
     return views.item_state(session=session, principal=principal, code=code)
 
 
 @router.get("/v1/items/{code:path}/provenance")
 def provenance(
-    code: str, request: Request, principal: Reader, session: SessionDep
+    code: str, request: Request, principal: AnyRole, session: SessionDep
 ) -> dict[str, Any]:
     """The item's path so far, each step with its event, proof, verdict and alerts."""
     return views.provenance(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from trace_api.codes import service as codes_service
 from trace_api.cursors import decode_cursor, encode_cursor
-from trace_api.deps import SessionDep, require_role
+from trace_api.deps import SessionDep
 from trace_api.resolver import flags, reports
 from trace_api.resolver.recount import recount
 from trace_api.resolver.schemas import (
@@ -20,15 +20,13 @@ from trace_api.resolver.schemas import (
     ReportStatusIn,
     ScanRecountOut,
 )
-from trace_api.tenancy.service import Principal
+from trace_api.roles import Auditors, BrandStaff
 
 router = APIRouter(prefix="/v1", tags=["scans"])
-Auditor = Annotated[Principal, Depends(require_role("admin", "compliance"))]
-Reviewer = Annotated[Principal, Depends(require_role("admin", "operator", "compliance"))]
 
 
 @router.get("/codes/{serial}/scans/verify", response_model=ScanRecountOut)
-def verify_code_scans(serial: str, principal: Auditor, session: SessionDep) -> ScanRecountOut:
+def verify_code_scans(serial: str, principal: Auditors, session: SessionDep) -> ScanRecountOut:
     """Recount one code's scan records against its counter, and the tenant's seals."""
     code, _ = codes_service.get_code(session=session, tenant_id=principal.tenant_id, serial=serial)
     found = recount(session=session, tenant_id=principal.tenant_id, code_id=code.id)
@@ -36,13 +34,13 @@ def verify_code_scans(serial: str, principal: Auditor, session: SessionDep) -> S
 
 
 @router.get("/scans/verify", response_model=ScanRecountOut)
-def verify_scans(principal: Auditor, session: SessionDep) -> ScanRecountOut:
+def verify_scans(principal: Auditors, session: SessionDep) -> ScanRecountOut:
     """Recount every scan record of the tenant against its seals and every code's counter."""
     return ScanRecountOut.of(recount(session=session, tenant_id=principal.tenant_id))
 
 
 @router.get("/codes/{serial}/flags", response_model=FlagStateOut)
-def code_flags(serial: str, principal: Reviewer, session: SessionDep) -> FlagStateOut:
+def code_flags(serial: str, principal: BrandStaff, session: SessionDep) -> FlagStateOut:
     """The clone flags a code's scans and PIN tries raised, and its last review."""
     state = flags.flag_state(session=session, tenant_id=principal.tenant_id, serial=serial)
     return FlagStateOut(**state)
@@ -50,7 +48,7 @@ def code_flags(serial: str, principal: Reviewer, session: SessionDep) -> FlagSta
 
 @router.post("/codes/{serial}/flags/review", response_model=FlagReviewOut)
 def review_code_flags(
-    serial: str, body: FlagReviewIn, principal: Reviewer, session: SessionDep
+    serial: str, body: FlagReviewIn, principal: BrandStaff, session: SessionDep
 ) -> FlagReviewOut:
     """Review a flagged code: clear a false alarm, or confirm the label was copied."""
     done = flags.review(
@@ -66,7 +64,7 @@ def review_code_flags(
 
 @router.get("/consumer-reports", response_model=ConsumerReportPage)
 def consumer_reports(
-    principal: Reviewer,
+    principal: BrandStaff,
     session: SessionDep,
     status: Annotated[str | None, Query(description="open or closed")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -89,7 +87,7 @@ def consumer_reports(
 
 @router.post("/consumer-reports/{report_id}/status", response_model=ConsumerReportOut)
 def set_consumer_report_status(
-    report_id: str, body: ReportStatusIn, principal: Reviewer, session: SessionDep
+    report_id: str, body: ReportStatusIn, principal: BrandStaff, session: SessionDep
 ) -> ConsumerReportOut:
     """Close a report once handled (or open it again)."""
     report = reports.set_status(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
-from trace_api.deps import AdminKey, CurrentKey, SessionDep
+from trace_api.deps import SessionDep
 from trace_api.errors import InvalidInput
 from trace_api.models import Tenant
+from trace_api.roles import AdminOnly, AnyRole
 from trace_api.tenancy import service
 from trace_api.tenancy.schemas import (
     ApiKeyCreate,
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["tenancy"])
 
 
 @router.get("/whoami", response_model=WhoAmI)
-def whoami(principal: CurrentKey, session: SessionDep) -> WhoAmI:
+def whoami(principal: AnyRole, session: SessionDep) -> WhoAmI:
     tenant = session.get(Tenant, principal.tenant_id)
     assert tenant is not None  # a key's tenant cannot be deleted
     return WhoAmI(
@@ -36,7 +37,7 @@ def whoami(principal: CurrentKey, session: SessionDep) -> WhoAmI:
 
 
 @router.post("/api-keys", response_model=ApiKeyIssued, status_code=status.HTTP_201_CREATED)
-def create_api_key(body: ApiKeyCreate, admin: AdminKey, session: SessionDep) -> ApiKeyIssued:
+def create_api_key(body: ApiKeyCreate, admin: AdminOnly, session: SessionDep) -> ApiKeyIssued:
     issued = service.issue_api_key(
         session=session,
         tenant_id=admin.tenant_id,
@@ -50,19 +51,19 @@ def create_api_key(body: ApiKeyCreate, admin: AdminKey, session: SessionDep) -> 
 
 
 @router.get("/api-keys", response_model=list[ApiKeyOut])
-def list_api_keys(admin: AdminKey, session: SessionDep) -> list[ApiKeyOut]:
+def list_api_keys(admin: AdminOnly, session: SessionDep) -> list[ApiKeyOut]:
     keys = service.list_api_keys(session=session, tenant_id=admin.tenant_id)
     return [ApiKeyOut.model_validate(k) for k in keys]
 
 
 @router.get("/api-keys/{key_id}", response_model=ApiKeyOut)
-def get_api_key(key_id: str, admin: AdminKey, session: SessionDep) -> ApiKeyOut:
+def get_api_key(key_id: str, admin: AdminOnly, session: SessionDep) -> ApiKeyOut:
     record = service.get_api_key(session=session, tenant_id=admin.tenant_id, key_id=key_id)
     return ApiKeyOut.model_validate(record)
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyOut)
-def revoke_api_key(key_id: str, admin: AdminKey, session: SessionDep) -> ApiKeyOut:
+def revoke_api_key(key_id: str, admin: AdminOnly, session: SessionDep) -> ApiKeyOut:
     record = service.revoke_api_key(
         session=session, tenant_id=admin.tenant_id, key_id=key_id, actor=admin.key_id
     )
@@ -71,7 +72,7 @@ def revoke_api_key(key_id: str, admin: AdminKey, session: SessionDep) -> ApiKeyO
 
 @router.post("/organisations", response_model=OrganisationOut, status_code=status.HTTP_201_CREATED)
 def create_organisation(
-    body: OrganisationCreate, admin: AdminKey, session: SessionDep
+    body: OrganisationCreate, admin: AdminOnly, session: SessionDep
 ) -> OrganisationOut:
     record = service.create_organisation(
         session=session, tenant_id=admin.tenant_id, actor=admin.key_id, **body.model_dump()
@@ -80,14 +81,14 @@ def create_organisation(
 
 
 @router.get("/organisations", response_model=list[OrganisationOut])
-def list_organisations(principal: CurrentKey, session: SessionDep) -> list[OrganisationOut]:
+def list_organisations(principal: AnyRole, session: SessionDep) -> list[OrganisationOut]:
     records = service.list_organisations(session=session, tenant_id=principal.tenant_id)
     return [OrganisationOut.model_validate(r) for r in records]
 
 
 @router.get("/organisations/{organisation_id}", response_model=OrganisationOut)
 def get_organisation(
-    organisation_id: str, principal: CurrentKey, session: SessionDep
+    organisation_id: str, principal: AnyRole, session: SessionDep
 ) -> OrganisationOut:
     record = service.get_organisation(
         session=session, tenant_id=principal.tenant_id, organisation_id=organisation_id
@@ -96,13 +97,13 @@ def get_organisation(
 
 
 @router.get("/data-keys", response_model=list[DataKeyOut])
-def list_data_keys(admin: AdminKey, session: SessionDep) -> list[DataKeyOut]:
+def list_data_keys(admin: AdminOnly, session: SessionDep) -> list[DataKeyOut]:
     records = service.list_data_keys(session=session, tenant_id=admin.tenant_id)
     return [DataKeyOut.model_validate(r) for r in records]
 
 
 @router.post("/data-keys", response_model=DataKeyOut, status_code=status.HTTP_201_CREATED)
-def rotate_data_key(request: Request, admin: AdminKey, session: SessionDep) -> DataKeyOut:
+def rotate_data_key(request: Request, admin: AdminOnly, session: SessionDep) -> DataKeyOut:
     record = service.rotate_data_key(
         session=session,
         master_key=request.app.state.master_key,
@@ -114,7 +115,7 @@ def rotate_data_key(request: Request, admin: AdminKey, session: SessionDep) -> D
 
 @router.post("/data-keys/{key_id}/shred", response_model=DataKeyOut)
 def shred_data_key(
-    key_id: str, body: ShredRequest, admin: AdminKey, session: SessionDep
+    key_id: str, body: ShredRequest, admin: AdminOnly, session: SessionDep
 ) -> DataKeyOut:
     if body.confirm_key_id != key_id:
         raise InvalidInput("confirm_key_id must repeat the key id being shredded")
