@@ -55,6 +55,12 @@ ANY_ROLE = RoleSet(ROLES)
 """Every key of the tenant (a dealer's view narrowed to its custody by the service)."""
 
 
+def custody_view(principal: Principal) -> str | None:
+    """The organisation a dealer key sees the goods and alerts of; None for the brand's
+    own keys, which see the whole tenant."""
+    return principal.organisation_id if principal.role == DEALER else None
+
+
 def admitting(role_set: RoleSet) -> Callable[[Principal], Principal]:
     """A dependency letting through the callers whose role ``role_set`` admits (403 for
     the others, 401 without a valid key)."""

@@ -20,15 +20,10 @@ from trace_api.channels import allocations
 from trace_api.deps import SessionDep
 from trace_api.instants import AwareInstant
 from trace_api.principal import Principal
-from trace_api.roles import AnyRole, BrandStaff
+from trace_api.roles import AnyRole, BrandStaff, custody_view
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 Severity = Literal["low", "medium", "high", "critical"]
-
-
-def _viewer(principal: Principal) -> str | None:
-    """The organisation a dealer key is limited to (None: the whole tenant)."""
-    return principal.organisation_id if principal.role == "dealer" else None
 
 
 @router.get("/alerts", response_model=AlertPage)
@@ -67,7 +62,7 @@ def list_alerts(
         session=session,
         tenant_id=principal.tenant_id,
         filters=filters,
-        viewer_org=_viewer(principal),
+        viewer_org=custody_view(principal),
         limit=limit,
         cursor=cursor,
     )
@@ -79,7 +74,7 @@ def _detail(session: SessionDep, alert_id: str, principal: Principal) -> AlertDe
         session=session,
         tenant_id=principal.tenant_id,
         alert_id=alert_id,
-        viewer_org=_viewer(principal),
+        viewer_org=custody_view(principal),
     )
     evidence = [
         Evidence(

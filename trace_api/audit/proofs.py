@@ -31,24 +31,81 @@ from compliance.entry import entry_leaf_hash
 from crypto import sm2
 from trace_api.anchoring import service as anchoring_service
 from trace_api.audit.checkpoints import LogIntegrityError, latest_checkpoint
+from trace_api.audit.kinds import EVENT_CAPTURED
 from trace_api.audit.trees import LogTrees
 from trace_api.errors import NotFound
 from trace_api.instants import iso
-from trace_api.models import AnchorJob, AuditCheckpoint, AuditEntry, ChainDeployment
+from trace_api.models import (
+    AnchorJob,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditItemRef,
+    ChainDeployment,
+    EpcisCustody,
+)
 
 PROOF_VERSION = 1
 
 
 def entry_proof(
-    *, session: Session, tenant_id: str, seq: int, trees: LogTrees, signing_key: sm2.PublicKey
+    *,
+    session: Session,
+    tenant_id: str,
+    seq: int,
+    trees: LogTrees,
+    signing_key: sm2.PublicKey,
+    custody_of: str | None = None,
 ) -> dict[str, Any]:
-    """The proof document of entry ``seq``; NotFound when the log has no such entry."""
+    """The proof document of entry ``seq``; NotFound when the log has no such entry, or
+    when ``custody_of`` (a dealer's organisation) may not see it (``visible_to_custodian``)."""
+    if custody_of is not None and not visible_to_custodian(
+        session=session, tenant_id=tenant_id, organisation_id=custody_of, seq=seq
+    ):
+        raise NotFound(f"the audit log has no entry {seq} for this key")
     proofs = entry_proofs(
         session=session, tenant_id=tenant_id, seqs=[seq], trees=trees, signing_key=signing_key
     )
     if seq not in proofs:
         raise NotFound(f"the audit log has no entry {seq}")
     return proofs[seq]
+
+
+def visible_to_custodian(
+    *, session: Session, tenant_id: str, organisation_id: str, seq: int
+) -> bool:
+    """Whether a dealer organisation may read entry ``seq``: an entry of its own, or the
+    capture of an EPCIS event about goods that are or were in its custody (the proofs its
+    provenance shows). Other entries about those goods (allocations of other parties,
+    alerts it is no party to, consumer scans) are not the dealer's to read."""
+    own = session.scalar(
+        select(AuditEntry.id).where(
+            AuditEntry.tenant_id == tenant_id,
+            AuditEntry.seq == seq,
+            AuditEntry.organisation_id == organisation_id,
+        )
+    )
+    if own is not None:
+        return True
+    held = session.scalar(
+        select(AuditItemRef.item)
+        .join(
+            EpcisCustody,
+            (EpcisCustody.tenant_id == AuditItemRef.tenant_id)
+            & (EpcisCustody.epc == AuditItemRef.item),
+        )
+        .join(
+            AuditEntry,
+            (AuditEntry.tenant_id == AuditItemRef.tenant_id) & (AuditEntry.seq == AuditItemRef.seq),
+        )
+        .where(
+            AuditItemRef.tenant_id == tenant_id,
+            AuditItemRef.seq == seq,
+            AuditEntry.kind == EVENT_CAPTURED,
+            EpcisCustody.organisation_id == organisation_id,
+        )
+        .limit(1)
+    )
+    return held is not None
 
 
 def entry_proofs(
@@ -71,7 +128,7 @@ def entry_proofs(
     }
     checkpoint = latest_checkpoint(session=session, tenant_id=tenant_id)
     signed = _checkpoint_part(checkpoint, signing_key) if checkpoint else None
-    anchor = _anchor(session, checkpoint) if checkpoint else None
+    anchor = checkpoint_anchor(session, checkpoint) if checkpoint else None
     out: dict[int, dict[str, Any]] = {}
     with trees.tree(session, tenant_id) as tree:
         if checkpoint is not None and "0x" + tree.root(checkpoint.size).hex() != checkpoint.root:
@@ -126,7 +183,8 @@ def _checkpoint_part(record: AuditCheckpoint, key: sm2.PublicKey) -> dict[str, A
     }
 
 
-def _anchor(session: Session, record: AuditCheckpoint) -> dict[str, Any]:
+def checkpoint_anchor(session: Session, record: AuditCheckpoint) -> dict[str, Any]:
+    """Where the checkpoint's root is on chain, or ``{"status": "none"}``."""
     if record.anchor_job_id is None:
         return {"status": "none"}
     job = session.get(AnchorJob, record.anchor_job_id)

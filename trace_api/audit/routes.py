@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Path, Request, Response, status
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
-from trace_api.anchoring import service as anchoring_service
 from trace_api.audit import exports as exports_service
 from trace_api.audit import proofs as proof_service
 from trace_api.audit import witnesses as witness_service
 from trace_api.audit.checkpoints import create_checkpoint
 from trace_api.audit.export import ExportFilters
 from trace_api.audit.integrity import LogIntegrity
-from trace_api.audit.kinds import EVENT_CAPTURED
 from trace_api.audit.schemas import (
     CheckpointOut,
     CosignatureIn,
@@ -29,43 +26,25 @@ from trace_api.audit.schemas import (
     WitnessOut,
 )
 from trace_api.deps import SessionDep
-from trace_api.errors import Conflict, InvalidInput, NotFound
+from trace_api.errors import Conflict, InvalidInput
 from trace_api.models import (
-    AnchorJob,
     AuditCheckpoint,
-    AuditCosignature,
-    AuditEntry,
-    AuditItemRef,
     AuditWitness,
-    ChainDeployment,
-    EpcisCustody,
 )
-from trace_api.principal import Principal
-from trace_api.roles import AdminOnly, AnyRole, Auditors
+from trace_api.roles import AdminOnly, AnyRole, Auditors, custody_view
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 def _checkpoint_out(session: SessionDep, record: AuditCheckpoint) -> CheckpointOut:
-    reference: dict[str, object] = {"status": "none"}
-    if record.anchor_job_id is not None:
-        job = session.get(AnchorJob, record.anchor_job_id)
-        if job is not None:
-            deployment = (
-                session.get(ChainDeployment, job.deployment_id) if job.deployment_id else None
-            )
-            reference = anchoring_service.anchor_reference(job, deployment, head=None)
-    cosigners = session.scalars(
-        select(AuditCosignature.witness_id).where(AuditCosignature.checkpoint_id == record.id)
-    )
     return CheckpointOut(
         size=record.size,
         root=record.root,
         issued_at=record.issued_at,
         body=record.body.decode(),
         signature=record.signature.hex(),
-        anchor=reference,
-        cosigners=sorted(cosigners),
+        anchor=proof_service.checkpoint_anchor(session, record),
+        cosigners=witness_service.cosigners(session=session, checkpoint_id=record.id),
     )
 
 
@@ -131,12 +110,7 @@ def log_integrity(request: Request, principal: Auditors) -> IntegrityOut:
 
 @router.get("/checkpoints", response_model=list[CheckpointOut])
 def list_checkpoints(principal: Auditors, session: SessionDep) -> list[CheckpointOut]:
-    records = session.scalars(
-        select(AuditCheckpoint)
-        .where(AuditCheckpoint.tenant_id == principal.tenant_id)
-        .order_by(AuditCheckpoint.size.desc())
-        .limit(100)
-    )
+    records = witness_service.list_checkpoints(session=session, tenant_id=principal.tenant_id)
     return [_checkpoint_out(session, r) for r in records]
 
 
@@ -181,50 +155,14 @@ def entry_proof(
     A dealer gets proofs only of entries of its organisation and of the captures of EPCIS
     events about items that are or were in its custody; others are not found.
     """
-    if principal.role == "dealer" and not _dealer_may_see(session, principal, seq):
-        raise NotFound(f"the audit log has no entry {seq} for this key")
     return proof_service.entry_proof(
         session=session,
         tenant_id=principal.tenant_id,
         seq=seq,
         trees=request.app.state.log_trees,
         signing_key=request.app.state.signing_key.public_key,
+        custody_of=custody_view(principal),
     )
-
-
-def _dealer_may_see(session: SessionDep, principal: Principal, seq: int) -> bool:
-    own = session.scalar(
-        select(AuditEntry.id).where(
-            AuditEntry.tenant_id == principal.tenant_id,
-            AuditEntry.seq == seq,
-            AuditEntry.organisation_id == principal.organisation_id,
-        )
-    )
-    if own is not None:
-        return True
-    # Otherwise only the capture of an EPCIS event about goods it holds or held (the proofs
-    # provenance shows): other entries about those goods (allocations of other parties,
-    # alerts it is no party to, consumer scans) are not the dealer's to read.
-    held = session.scalar(
-        select(AuditItemRef.item)
-        .join(
-            EpcisCustody,
-            (EpcisCustody.tenant_id == AuditItemRef.tenant_id)
-            & (EpcisCustody.epc == AuditItemRef.item),
-        )
-        .join(
-            AuditEntry,
-            (AuditEntry.tenant_id == AuditItemRef.tenant_id) & (AuditEntry.seq == AuditItemRef.seq),
-        )
-        .where(
-            AuditItemRef.tenant_id == principal.tenant_id,
-            AuditItemRef.seq == seq,
-            AuditEntry.kind == EVENT_CAPTURED,
-            EpcisCustody.organisation_id == principal.organisation_id,
-        )
-        .limit(1)
-    )
-    return held is not None
 
 
 @router.post("/witnesses", response_model=WitnessOut, status_code=status.HTTP_201_CREATED)
@@ -253,6 +191,7 @@ def start_export(
     principal: Auditors,
     session: SessionDep,
     response: Response,
+    background: BackgroundTasks,
 ) -> ExportOut:
     filters = ExportFilters(**body.model_dump())
     runner: exports_service.ExportRunner = request.app.state.exports
@@ -262,8 +201,8 @@ def start_export(
         requested_by=principal.key_id,
         filters=filters,
     )
-    session.commit()  # the job must see its row before it starts
-    runner.launch(record.id, principal.tenant_id, filters)
+    # The job must see its row: it starts after the answer, once the request has committed.
+    background.add_task(runner.launch, record.id, principal.tenant_id, filters)
     response.headers["Location"] = f"/v1/audit/exports/{record.id}"
     return ExportOut.model_validate(record)
 

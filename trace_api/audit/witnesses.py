@@ -82,3 +82,28 @@ def add_cosignature(
     session.add(record)
     session.flush()
     return record
+
+
+def list_checkpoints(
+    *, session: Session, tenant_id: str, limit: int = 100
+) -> list[AuditCheckpoint]:
+    """The tenant's newest checkpoints, largest first."""
+    return list(
+        session.scalars(
+            select(AuditCheckpoint)
+            .where(AuditCheckpoint.tenant_id == tenant_id)
+            .order_by(AuditCheckpoint.size.desc())
+            .limit(limit)
+        )
+    )
+
+
+def cosigners(*, session: Session, checkpoint_id: int) -> list[str]:
+    """The ids of the witnesses that cosigned a checkpoint, sorted."""
+    return sorted(
+        session.scalars(
+            select(AuditCosignature.witness_id).where(
+                AuditCosignature.checkpoint_id == checkpoint_id
+            )
+        )
+    )
