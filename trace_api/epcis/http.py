@@ -24,6 +24,7 @@ from trace_api.epcis.stored import OnStored
 from trace_api.errors import Forbidden, Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.principal import Principal
+from trace_api.roles import custody_view
 from trace_api.settings import Settings
 
 _Row = TypeVar("_Row")
@@ -63,8 +64,7 @@ def epcis_router(prefix: str) -> APIRouter:
 
 def viewer(principal: Principal) -> Viewer:
     """What the caller may see: the tenant, narrowed to custody for a dealer."""
-    dealer_org = principal.organisation_id if principal.role == "dealer" else None
-    return Viewer(principal.tenant_id, dealer_org)
+    return Viewer(principal.tenant_id, custody_view(principal))
 
 
 def settings_of(request: Request) -> Settings:

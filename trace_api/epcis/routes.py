@@ -13,12 +13,11 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import BackgroundTasks, Depends, Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from trace_api.db import transaction
 from trace_api.deps import SessionDep
-from trace_api.epcis import documents, hashing, identifiers, service
+from trace_api.epcis import documents, resources, service
 from trace_api.epcis.errors import CaptureLimitExceeded, EpcisValidationError, NoSuchResource
 from trace_api.epcis.http import (
     Body,
@@ -38,19 +37,13 @@ from trace_api.epcis.http import (
 )
 from trace_api.epcis.query import Page, Viewer
 from trace_api.epcis.stored import Capturer, OnStored
-from trace_api.models import EpcisCaptureJob, EpcisCustody, EpcisEvent, EpcisEventEpc
-from trace_api.roles import AnyRole, Custodians
+from trace_api.models import EpcisCaptureJob
+from trace_api.principal import Principal
+from trace_api.roles import AnyRole, Custodians, custody_view
 
 router = epcis_router("/epcis")
 _log = logging.getLogger(__name__)
 
-EVENT_TYPES = [
-    "AggregationEvent",
-    "AssociationEvent",
-    "ObjectEvent",
-    "TransactionEvent",
-    "TransformationEvent",
-]
 TOP_LEVEL = [
     "queries",
     "capture",
@@ -114,10 +107,11 @@ def _read_document(request: Request, body: bytes) -> Any:
     return json_body(request, body)
 
 
-def _capturer(principal: Any, request: Request) -> Capturer:
-    dealer_org = principal.organisation_id if principal.role == "dealer" else None
+def _capturer(principal: Principal, request: Request) -> Capturer:
     checks = settings_of(request).route_checks
-    return Capturer(principal.tenant_id, principal.key_id, dealer_org, route_checks=checks)
+    return Capturer(
+        principal.tenant_id, principal.key_id, custody_view(principal), route_checks=checks
+    )
 
 
 @router.post("/capture")
@@ -276,84 +270,15 @@ _RESOURCES: dict[str, str] = {
 }
 
 
-def _known(session: Session, view: Viewer, resource: str, value: str) -> bool:
-    column: Any
-    if resource == "eventTypes":
-        column = EpcisEvent.event_type
-        if value in EVENT_TYPES:
-            return True
-    elif resource == "bizSteps":
-        column, value = EpcisEvent.biz_step, identifiers.cbv_term(value)
-        if value in hashing.vocabulary("bizStep"):
-            return True
-    elif resource == "dispositions":
-        column, value = EpcisEvent.disposition, identifiers.cbv_term(value)
-        if value in hashing.vocabulary("disposition"):
-            return True
-    elif resource == "readPoints":
-        column, value = EpcisEvent.read_point, identifiers.canonical(value)
-    elif resource == "bizLocations":
-        column, value = EpcisEvent.biz_location, identifiers.canonical(value)
-    else:
-        found = session.scalar(
-            select(EpcisEventEpc.event_pk)
-            .where(
-                EpcisEventEpc.tenant_id == view.tenant_id,
-                EpcisEventEpc.epc == identifiers.canonical(value),
-            )
-            .limit(1)
-        )
-        return found is not None
-    return (
-        session.scalar(
-            select(EpcisEvent.id)
-            .where(EpcisEvent.tenant_id == view.tenant_id, column == value)
-            .limit(1)
-        )
-        is not None
-    )
-
-
 def _members(request: Request, session: Session, view: Viewer, resource: str) -> Response:
-    """A collection of the resource's values: the CBV's plus those the events use."""
+    """A collection of the resource's values, a page at a time after the first."""
     limit = per_page(request)
     after = decode_cursor(request.query_params.get("nextPageToken")) or ""
-    if resource == "eventTypes":
-        return answer(documents.collection(EVENT_TYPES))
-    fixed = {"bizSteps": "bizStep", "dispositions": "disposition"}
-    column = {
-        "bizSteps": EpcisEvent.biz_step,
-        "dispositions": EpcisEvent.disposition,
-        "readPoints": EpcisEvent.read_point,
-        "bizLocations": EpcisEvent.biz_location,
-    }.get(resource)
-    if column is not None:
-        statement = (
-            select(column)
-            .distinct()
-            .where(EpcisEvent.tenant_id == view.tenant_id, column.is_not(None), column > after)
-        )
-    elif view.organisation_id is not None:  # a dealer lists the items of its custody
-        statement = select(EpcisCustody.epc).where(
-            EpcisCustody.tenant_id == view.tenant_id,
-            EpcisCustody.organisation_id == view.organisation_id,
-            EpcisCustody.epc > after,
-        )
-        column = EpcisCustody.epc
-    else:
-        statement = (
-            select(EpcisEventEpc.epc)
-            .distinct()
-            .where(EpcisEventEpc.tenant_id == view.tenant_id, EpcisEventEpc.epc > after)
-        )
-        column = EpcisEventEpc.epc
-    used = [str(v) for v in session.scalars(statement.order_by(column).limit(limit + 1))]
-    if resource in fixed and not after:  # the vocabulary itself comes first, on page one
-        vocabulary = hashing.vocabulary(fixed[resource])
-        used = vocabulary + [u for u in used if u not in vocabulary]
-        return answer(documents.collection(used))
-    token = encode_cursor(used[limit - 1]) if len(used) > limit else None
-    return answer(documents.collection(used[:limit]), headers=next_link(request, token))
+    values, more = resources.members(
+        session=session, view=view, resource=resource, after=after, limit=limit
+    )
+    token = encode_cursor(values[-1]) if more else None
+    return answer(documents.collection(values), headers=next_link(request, token))
 
 
 def _register(resource: str, parameter: str) -> None:
@@ -376,7 +301,9 @@ def _register(resource: str, parameter: str) -> None:
         return events_page(request, principal, session, fixed={parameter: [value]})
 
     def known(value: str, principal: AnyRole, session: SessionDep) -> None:
-        if not _known(session, viewer(principal), resource, value):
+        if not resources.is_member(
+            session=session, view=viewer(principal), resource=resource, value=value
+        ):
             raise NoSuchResource(f"no {resource} member {value}")
 
     @router.options(f"/{resource}/{{value:path}}", dependencies=[Depends(known)])
