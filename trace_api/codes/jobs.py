@@ -83,6 +83,16 @@ class IssueRunner:
             in_process=True,
         )
 
+    def issue_or_queue(
+        self, *, session: Session, issuance: CodeIssuance, sync_limit: int
+    ) -> IssueResult | None:
+        """Issue now, in the caller's transaction, an issuance of at most ``sync_limit``
+        codes (``TRACE_CODES_SYNC_LIMIT``); a larger one is a job: None, and the caller
+        launches it once its transaction has committed, so that the job sees its row."""
+        if issuance.count > sync_limit:
+            return None
+        return self.issue_now(session=session, issuance=issuance)
+
     def launch(self, issuance_id: int) -> None:
         """Run a committed pending issuance in the background (it waits for the next start
         once shutdown has begun)."""

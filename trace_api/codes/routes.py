@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -131,6 +131,7 @@ def issue_codes(
     response: Response,
     principal: AdminOrOperator,
     session: SessionDep,
+    background: BackgroundTasks,
 ) -> IssuanceResult:
     settings = request.app.state.settings
     record = service.start_issuance(
@@ -145,24 +146,20 @@ def issue_codes(
     )
     runner = _runner(request)
     response.headers["Location"] = f"/v1/code-issuances/{record.id}"
-    if body.count > settings.codes_sync_limit:
-        session.commit()  # the job must see its row before it starts
-        runner.launch(record.id)
+    result = runner.issue_or_queue(
+        session=session, issuance=record, sync_limit=settings.codes_sync_limit
+    )
+    if result is None:  # a job, started after the answer, once the request has committed
+        background.add_task(runner.launch, record.id)
         response.status_code = status.HTTP_202_ACCEPTED
         return IssuanceResult(**_issuance_out(request, record).model_dump())
-    result = runner.issue_now(session=session, issuance=record)
-    batch = session.get(Batch, batch_id)
-    product = session.get(Product, batch.product_id) if batch else None
-    assert batch is not None and product is not None
-    serials = session.scalars(
-        select(Code.serial).where(Code.issuance_id == record.id).order_by(Code.idx)
+    items = service.issued_items(
+        session=session,
+        issuance=record,
+        base_url=settings.public_base_url,
+        pins=dict(result.pins or []),
     )
-    pins = dict(result.pins or [])
-    base = settings.public_base_url
-    codes = [
-        IssuedCode(serial=s, uri=item_uri(base, product.gtin, batch.lot, s), pin=pins.get(s))
-        for s in serials
-    ]
+    codes = [IssuedCode(serial=i.serial, uri=i.uri, pin=i.pin) for i in items]
     return IssuanceResult(**_issuance_out(request, record).model_dump(), codes=codes)
 
 

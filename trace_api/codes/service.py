@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -22,7 +23,7 @@ from crypto.errors import InvalidSerial
 from crypto.serials import validate_serial
 from trace_api.audit import log as audit_log
 from trace_api.codes.errors import InvalidDigitalLink
-from trace_api.codes.gs1 import check_ai_value, normalise_gtin
+from trace_api.codes.gs1 import check_ai_value, item_uri, normalise_gtin
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.models import Batch, Code, CodeIssuance, CodeState, Product, utcnow
 from trace_api.owned import get_owned
@@ -297,6 +298,30 @@ def start_issuance(
     except IntegrityError as exc:
         raise Conflict(f"batch {batch_id} is being issued already") from exc
     return record
+
+
+@dataclass(frozen=True)
+class IssuedItem:
+    """A code as its issuance hands it out: serial, Digital Link URI and PIN (if any)."""
+
+    serial: str
+    uri: str
+    pin: str | None
+
+
+def issued_items(
+    *, session: Session, issuance: CodeIssuance, base_url: str, pins: dict[str, str]
+) -> list[IssuedItem]:
+    """The codes of a finished issuance in leaf order, each with its URI and PIN."""
+    batch = session.get(Batch, issuance.batch_id)
+    product = session.get(Product, batch.product_id) if batch else None
+    assert batch is not None and product is not None
+    serials = session.scalars(
+        select(Code.serial).where(Code.issuance_id == issuance.id).order_by(Code.idx)
+    )
+    return [
+        IssuedItem(s, item_uri(base_url, product.gtin, batch.lot, s), pins.get(s)) for s in serials
+    ]
 
 
 def get_issuance(*, session: Session, tenant_id: str, issuance_id: int) -> CodeIssuance:
