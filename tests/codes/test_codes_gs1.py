@@ -19,6 +19,7 @@ from trace_api.codes.gs1 import (
     normalise_gtin,
     parse_item_link,
     parse_item_path,
+    parse_link_key,
 )
 
 CSET82 = "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
@@ -130,3 +131,36 @@ def test_a_request_path_and_query_parse_as_the_uri_does(lot: str, query: str) ->
     uri = item_uri("", "09506000134352", lot, new_serial())
     path = uri if not query else f"{uri}?{query}"
     assert parse_item_path(uri, query) == parse_item_link(path)
+
+
+@pytest.mark.parametrize(
+    ("uri", "pairs"),
+    [
+        (
+            f"{BASE}/01/9506000134352/10/L%2F1/21/S1",
+            (("01", "09506000134352"), ("10", "L/1"), ("21", "S1")),
+        ),
+        ("https://id.gs1.org/00/106141412345678908", (("00", "106141412345678908"),)),
+        (
+            "https://example.com/414/0614141123452/254/5?17=270101",
+            (("414", "0614141123452"), ("254", "5")),
+        ),
+        ("https://id.gs1.org/01/09506000134352", (("01", "09506000134352"),)),
+    ],
+)
+def test_the_key_of_any_digital_link_is_read(uri: str, pairs: tuple[tuple[str, str], ...]) -> None:
+    assert parse_link_key(uri) == pairs
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "ftp://id.gs1.org/01/09506000134352/21/S1",
+        "https://id.gs1.org/01/09506000134353/21/S1",  # wrong check digit, biip only notes it
+        "https://id.gs1.org/99/123",
+        "https://id.gs1.org/",
+    ],
+)
+def test_what_is_no_digital_link_key_is_refused(uri: str) -> None:
+    with pytest.raises(InvalidDigitalLink):
+        parse_link_key(uri)

@@ -19,24 +19,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
-import biip
-from epcpy.utils.parsers import epc_pure_identity_to_gs1_element_string
+from epcpy.utils.parsers import epc_pure_identity_to_gs1_element_string, get_gs1_key
 
-from trace_api.codes.gs1 import gtin_check_digit
+from trace_api.codes.errors import InvalidDigitalLink
+from trace_api.codes.gs1 import gtin_check_digit, parse_link_key
 from trace_api.errors import InvalidInput
 
 CANONICAL_BASE = "https://id.gs1.org"
-_URN_SGTIN = re.compile(r"urn:epc:(?:id|idpat):sgtin:(\d{6,12})\.(\d{1,7})\.(.+)")
-_URN_SSCC = re.compile(r"urn:epc:(?:id|idpat):sscc:(\d{6,12})\.(\d+|\*)")
 _SSCC_DIGITS = re.compile(r"[0-9]{18}")  # ASCII only: \d also matches other scripts
 _SSCC_KEY = re.compile(re.escape(CANONICAL_BASE) + r"/00/([0-9]{18})")
-_URN_CLASS_LGTIN = re.compile(r"urn:epc:class:lgtin:(\d{6,12})\.(\d{1,7})\.(.+)")
 # The AIs whose values identify a thing (GS1 Digital Link primary keys with the qualifiers
 # that belong to the identity: 21 for an instance of a GTIN, 10 for a lot-level class).
 _IDENTITY_AIS = {"00", "01", "21", "10", "253", "254", "255", "401", "402", "414", "417"}
 _IDENTITY_AIS |= {"8003", "8004", "8006", "8010", "8011", "8017", "8018"}
+# epcpy's element strings: one AI, or a key of digits (or CPI characters, which hold no
+# "(") followed by one qualifier whose value runs to the end and may itself hold "(".
+_KEYS_WITH_QUALIFIER = ("01", "414", "8006", "8010")
+_QUALIFIER_MARK = re.compile(r"\((10|21|235|254|8011)\)")
 _CBV_URN = re.compile(r"urn:epcglobal:cbv:(?:bizstep|disp|btt|sdt|er):(.+)")
 _CBV_WEB = re.compile(r"https?://ref\.gs1\.org/cbv/(?:BizStep|Disp|BTT|SDT|ER)-(.+)")
 
@@ -57,53 +58,48 @@ def _check_digit(payload: str) -> str:
     return str(gtin_check_digit(payload))
 
 
-def _gtin14(company: str, reference: str) -> str:
-    body = reference[:1] + company + reference[1:]
-    return body + _check_digit(body)
-
-
 def _dl(*pairs: tuple[str, str]) -> str:
     return CANONICAL_BASE + "".join(f"/{ai}/{quote(value, safe='')}" for ai, value in pairs)
 
 
+def _element_pairs(element_string: str) -> list[tuple[str, str]]:
+    """(AI, value) of an element string as epcpy writes it (``(01)…(21)…``, ``(8004)…``)."""
+    ai, _, rest = element_string[1:].partition(")")
+    if ai in _KEYS_WITH_QUALIFIER and (m := _QUALIFIER_MARK.search(rest)):
+        return [(ai, rest[: m.start()]), (m[1], rest[m.end() :])]
+    return [(ai, rest)]
+
+
 def _from_urn(uri: str) -> str | None:
-    if m := _URN_SGTIN.fullmatch(uri):
-        return _dl(("01", _gtin14(m[1], m[2])), ("21", unquote(m[3])))
-    if m := _URN_SSCC.fullmatch(uri):
-        body = m[2][:1] + m[1] + m[2][1:]
-        return _dl(("00", body + _check_digit(body)))
-    if m := _URN_CLASS_LGTIN.fullmatch(uri):
-        return _dl(("01", _gtin14(m[1], m[2])), ("10", unquote(m[3])))
+    if uri.startswith("urn:epc:idpat:") and not uri.endswith("*"):
+        uri = uri.replace(":idpat:", ":id:", 1)  # a pattern without a wildcard is one EPC
     try:
         element_string = epc_pure_identity_to_gs1_element_string(uri)
     except Exception:  # epcpy raises bare ValueErrors and its own types alike
         return None
-    pairs = re.findall(r"\((\d{2,4})\)([^(]*)", element_string)
-    return _dl(*((ai, value) for ai, value in pairs if ai in _IDENTITY_AIS)) if pairs else None
+    pairs = [(ai, v) for ai, v in _element_pairs(element_string) if ai in _IDENTITY_AIS]
+    return _dl(*pairs) if pairs else None
 
 
-_DL_FAST = re.compile(
-    r"https?://[^/]+(?:/[^?#]*?)?/01/(\d{8,14})(?:/22/[^/?#]+)?(?:/10/[^/?#]+)?/21/([^/?#]+)"
-)
+def _sgtin_pattern_gtin(pattern: str) -> str | None:
+    """The GTIN of ``urn:epc:idpat:sgtin:C.R.*`` (every serial of one GTIN), else None."""
+    if not pattern.startswith("urn:epc:idpat:sgtin:") or "*" in pattern[:-2]:
+        return None
+    if not pattern.endswith(".*"):
+        return None
+    try:
+        return str(get_gs1_key(pattern))
+    except Exception:  # epcpy's ConvertException, or a ValueError from its parts
+        return None
 
 
 def _from_digital_link(uri: str) -> str | None:
-    if m := _DL_FAST.match(uri):
-        gtin = m[1].zfill(14)
-        if _check_digit(gtin[:-1]) == gtin[-1]:
-            return _dl(("01", gtin), ("21", unquote(m[2])))
     try:
-        parsed = biip.parse(uri.split("?", 1)[0].split("#", 1)[0])
-    except Exception:  # biip raises ParseError for anything it cannot read
+        pairs = [(ai, v) for ai, v in parse_link_key(uri) if ai in _IDENTITY_AIS]
+    except InvalidDigitalLink:
         return None
-    link = parsed.gs1_digital_link_uri
-    if link is None:
-        return None
-    pairs = [(e.ai.ai, e.value) for e in link.element_strings if e.ai.ai in _IDENTITY_AIS]
     if any(ai == "21" for ai, _ in pairs):  # an instance: the lot does not identify it
         pairs = [(ai, value) for ai, value in pairs if ai != "10"]
-    if pairs and pairs[0][0] == "01":
-        pairs[0] = ("01", pairs[0][1].zfill(14))
     return _dl(*pairs) if pairs else None
 
 
@@ -146,10 +142,9 @@ def match_for(pattern: str) -> Match:
     text = pattern.strip()
     if not text.startswith("urn:epc:idpat:"):
         return Match(canonical(text))
-    m = _URN_SGTIN.fullmatch(text) if text.startswith("urn:epc:idpat:sgtin:") else None
-    if m and m[3] == "*":
-        return Match(_dl(("01", _gtin14(m[1], m[2]))) + "/21/", prefix=True)
-    if (m := _URN_SSCC.fullmatch(text)) and m[2] == "*":
+    if gtin := _sgtin_pattern_gtin(text):
+        return Match(_dl(("01", gtin)) + "/21/", prefix=True)
+    if text.startswith("urn:epc:idpat:sscc:") and text.endswith(".*"):
         raise IdentifierPatternError(
             f"{pattern}: an SSCC pattern without a serial reference cannot be matched "
             "(the extension digit is unknown); list the SSCCs instead"
@@ -162,8 +157,8 @@ def match_for(pattern: str) -> Match:
 def class_key(uri: str) -> str:
     """The key of a class-level identifier (``epcClass``): LGTIN, GTIN pattern or DL."""
     text = uri.strip()
-    if (m := _URN_SGTIN.fullmatch(text)) and m[3] == "*":
-        return _dl(("01", _gtin14(m[1], m[2])))
+    if gtin := _sgtin_pattern_gtin(text):
+        return _dl(("01", gtin))
     return canonical(text)
 
 
