@@ -15,6 +15,7 @@ __all__ = [
     "InvalidWitnessKey",
     "MalformedCheckpoint",
     "MalformedEntry",
+    "MalformedEvidence",
 ]
 
 
@@ -24,6 +25,10 @@ class ComplianceError(Exception):
 
 class MalformedEntry(ComplianceError, ValueError):
     """A log entry that is not the canonical JSON object the log format defines."""
+
+
+class MalformedEvidence(ComplianceError, ValueError):
+    """A contract-proof statement, signature or certificate that is not in its defined form."""
 
 
 class MalformedCheckpoint(ComplianceError, ValueError):

@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 
-__all__ = ["DIGEST_SIZE", "sm3", "sm3_hex"]
+__all__ = ["DIGEST_SIZE", "SM3Hasher", "sm3", "sm3_hex"]
 
 DIGEST_SIZE = 32
 
@@ -55,3 +55,25 @@ else:  # pragma: no cover - depends on how OpenSSL was built
 def sm3_hex(data: bytes) -> str:
     """Return the SM3 digest of `data` as 64 lowercase hex characters."""
     return sm3(data).hex()
+
+
+class SM3Hasher:
+    """Incremental SM3 for data read in chunks: `update` as often as needed, then a digest."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self) -> None:
+        self._h: Any = _PROTOTYPE.copy() if _PROTOTYPE is not None else hashes.Hash(hashes.SM3())
+
+    def update(self, data: bytes) -> None:
+        """Feed more bytes."""
+        self._h.update(data)
+
+    def digest(self) -> bytes:
+        """The 32-byte digest of everything fed (the hasher is spent afterwards)."""
+        digest: bytes = self._h.digest() if _PROTOTYPE is not None else self._h.finalize()
+        return digest
+
+    def hexdigest(self) -> str:
+        """`digest()` as 64 lowercase hex characters."""
+        return self.digest().hex()

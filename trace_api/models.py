@@ -834,3 +834,135 @@ class DiversionAlertChange(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EvidenceParty(Base):
+    """A party that signs contract proofs: an organisation of the tenant, or an outsider
+    named by name and unified social credit code."""
+
+    __tablename__ = "evidence_parties"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "organisation_id"),
+        UniqueConstraint("tenant_id", "uscc"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    uscc: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    organisation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EvidencePartyKey(Base):
+    """An SM2 public key of a party; signatures that arrive after its revocation fail."""
+
+    __tablename__ = "evidence_party_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "fingerprint"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    party_id: Mapped[str] = mapped_column(ForeignKey("evidence_parties.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(130))  # hex of 04 || x || y
+    fingerprint: Mapped[str] = mapped_column(String(64))  # hex SM3 of the key's bytes
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class EvidenceBatch(Base):
+    """Complete proofs gathered under one Merkle root, anchored by one anchor job."""
+
+    __tablename__ = "evidence_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))  # hex, no 0x
+    leaf_hashes: Mapped[bytes] = mapped_column(LargeBinary)  # 32 bytes each, in leaf order
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    anchored_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Evidence(Base):
+    """A contract proof: the statement its parties sign, and where its leaf is anchored.
+
+    ``statement`` holds the exact canonical bytes signed; the columns beside it are copies
+    for lists and search."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        Index("ix_evidence_tenant_created", "tenant_id", "created_at"),
+        Index("ix_evidence_tenant_status", "tenant_id", "status"),
+        Index("ix_evidence_sm3", "tenant_id", "sm3"),
+        Index("ix_evidence_sha256", "tenant_id", "sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))
+    sm3: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    statement: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20))  # pending_signatures | complete
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    leaf_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evidence_batches.id"), nullable=True, index=True
+    )
+    leaf_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    document_key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    document_chunks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EvidenceSigner(Base):
+    """A party of a proof, in the statement's order; a required one must sign."""
+
+    __tablename__ = "evidence_signers"
+
+    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    party_id: Mapped[str] = mapped_column(
+        ForeignKey("evidence_parties.id"), primary_key=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    required: Mapped[bool] = mapped_column(default=True)
+
+
+class EvidenceSignature(Base):
+    """A party's verified SM2 signature over a proof's statement."""
+
+    __tablename__ = "evidence_signatures"
+    __table_args__ = (UniqueConstraint("evidence_id", "party_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), index=True)
+    party_id: Mapped[str] = mapped_column(ForeignKey("evidence_parties.id"))
+    key_id: Mapped[str] = mapped_column(ForeignKey("evidence_party_keys.id"))
+    signature: Mapped[str] = mapped_column(String(160))  # hex DER, at most 72 bytes
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EvidenceLink(Base):
+    """An object of the tenant a proof is about (an organisation, product, batch, ...)."""
+
+    __tablename__ = "evidence_links"
+    __table_args__ = (Index("ix_evidence_links_object", "link_type", "object_id"),)
+
+    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    link_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class EvidenceDocumentChunk(Base):
+    """One SM4-GCM sealed chunk of a proof's stored document (see trace_api/evidence)."""
+
+    __tablename__ = "evidence_document_chunks"
+
+    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)

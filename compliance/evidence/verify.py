@@ -1,0 +1,231 @@
+"""Checking a contract-proof certificate offline, with its document and on chain if given.
+
+`verify_certificate` never raises on bad input: whatever is wrong comes back as a
+`Failure` in the `EvidenceVerdict`, in this order:
+
+1. the certificate parses (strict JSON, every field in its form);
+2. with a document: its size and each digest the statement holds (SM3, SHA-256);
+3. each signature verifies over the statement's canonical bytes under its key, belongs
+   to a party of the statement, and every required party has signed;
+4. the leaf is the hash of the statement and signatures, and the inclusion path leads
+   from it to the batch root;
+5. the anchor: confirmed, and its id is the one derived from the tenant and the batch;
+6. with `rpc_url`: the chain holds that root and tree size under that id, as an evidence
+   anchor, in the TraceAnchor contract the certificate names (or `expected_contract`),
+   with enough confirmations; the block's time is when the proof was anchored.
+
+Checks 1 to 5 show the certificate is internally consistent and the document is the one
+it speaks of. What makes it evidence is the chain (6), and that the parties' keys are
+theirs: a signature proves possession of the key named beside it, not who holds it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from chain.anchor import anchor_id_for
+from chain.client import connect
+from chain.verify import verify_anchor_on_chain
+from compliance._findings import Failure, Findings
+from compliance.errors import MalformedEvidence
+from compliance.evidence.certificate import ANCHOR_KIND, Certificate, read_certificate
+from compliance.evidence.statement import key_fingerprint, leaf_hash, signature_holds
+from crypto import merkle
+from crypto.sm3 import SM3Hasher
+
+__all__ = ["EvidenceVerdict", "Failure", "verify_certificate"]
+
+EVIDENCE_KIND_BYTE = 3  # trace_api.anchoring's ANCHOR_KINDS["evidence"]
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A party that signed, with the key's fingerprint and when the signature arrived."""
+
+    party: str
+    name: str
+    key: str
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
+class EvidenceVerdict:
+    """What the checks found; ``ok`` only when nothing failed."""
+
+    failures: tuple[Failure, ...]
+    notes: tuple[str, ...]
+    evidence_id: str | None = None
+    signers: tuple[Signer, ...] = ()
+    document_checked: bool = False
+    chain_checked: bool = False
+    anchored_at: datetime | None = None
+    certificate: Certificate | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def first_failure(self) -> Failure | None:
+        return self.failures[0] if self.failures else None
+
+
+def document_digests(stream: BinaryIO) -> tuple[int, dict[str, str]]:
+    """Size, SM3 and SHA-256 (hex) of a document read in chunks (flat memory)."""
+    sm3, sha256, size = SM3Hasher(), hashlib.sha256(), 0
+    while chunk := stream.read(_CHUNK):
+        sm3.update(chunk)
+        sha256.update(chunk)
+        size += len(chunk)
+    return size, {"sm3": sm3.hexdigest(), "sha256": sha256.hexdigest()}
+
+
+def _check_document(cert: Certificate, document: Path | BinaryIO, findings: Findings) -> None:
+    findings.step = 2
+    try:
+        if isinstance(document, Path):
+            with document.open("rb") as stream:
+                size, digests = document_digests(stream)
+        else:
+            size, digests = document_digests(document)
+    except OSError as exc:
+        findings.fail("document", f"cannot be read: {exc}")
+        return
+    statement = cert.statement
+    if statement.size is not None and size != statement.size:
+        findings.fail("document", f"is {size} bytes; the statement says {statement.size}")
+    for name, expected in statement.digests.items():
+        if digests[name] != expected:
+            findings.fail("document", f"its {name} digest is {digests[name]}, not {expected}")
+
+
+def _check_signatures(cert: Certificate, findings: Findings) -> list[Signer]:
+    findings.step = 3
+    message = cert.statement.canonical_bytes()
+    signers, signed = [], set()
+    for n, sig in enumerate(cert.signatures):
+        where = f"signatures[{n}] (party {sig.party})"
+        party = cert.statement.party(sig.party)
+        if party is None:
+            findings.fail(where, "names no party of the statement")
+        elif not signature_holds(sig.public_key, sig.signature, message):
+            findings.fail(where, "does not verify over the statement under its key")
+        else:
+            signed.add(sig.party)
+            fingerprint = key_fingerprint(sig.public_key)
+            signers.append(Signer(sig.party, party.name, fingerprint, sig.signed_at))
+    for party in cert.statement.parties:
+        if party.required and party.ref not in signed:
+            findings.fail(f"party {party.ref}", f"{party.name} has not signed")
+    return signers
+
+
+def _check_proof(cert: Certificate, findings: Findings) -> bool:
+    findings.step = 4
+    proof = cert.proof
+    if proof is None:
+        findings.fail("proof", "the proof is not in an anchored batch yet")
+        return False
+    expected = leaf_hash(cert.statement, cert.signatures)
+    if expected != proof.leaf:
+        findings.fail("proof.leaf", "is not the hash of this statement and these signatures")
+        return False
+    if not merkle.verify_inclusion(
+        proof.leaf, proof.index, proof.tree_size, list(proof.path), proof.root
+    ):
+        findings.fail("proof.path", "does not lead from the leaf to the root")
+        return False
+    findings.step = 5
+    anchor = proof.anchor
+    derived = "0x" + anchor_id_for(ANCHOR_KIND, cert.statement.tenant, anchor.subject).hex()
+    if anchor.anchor_id != derived:
+        findings.fail("proof.anchor", f"anchor_id is not {derived}, derived from its batch")
+        return False
+    if anchor.status != "confirmed" or anchor.contract is None or anchor.chain_id is None:
+        findings.fail("proof.anchor", f"the batch is not anchored yet ({anchor.status})")
+        return False
+    return True
+
+
+def _check_chain(
+    cert: Certificate,
+    rpc_url: str,
+    expected_contract: str | None,
+    min_confirmations: int,
+    findings: Findings,
+) -> datetime | None:
+    findings.step = 6
+    proof = cert.proof
+    assert proof is not None
+    anchor = proof.anchor
+    named = anchor.contract or ""
+    contract = expected_contract or named
+    if expected_contract and expected_contract.lower() != named.lower():
+        findings.fail("proof.anchor", f"names contract {named}, not {contract}")
+        return None
+    try:
+        client = connect(rpc_url, read_only=True)
+        if client.chain_id != anchor.chain_id:
+            findings.fail(
+                "proof.anchor", f"is on chain {anchor.chain_id}; {rpc_url} is {client.chain_id}"
+            )
+            return None
+        check = verify_anchor_on_chain(
+            client,
+            contract,
+            bytes.fromhex(anchor.anchor_id.removeprefix("0x")),
+            proof.root,
+            proof.tree_size,
+            min_confirmations,
+        )
+    except Exception as exc:  # ChainUnavailable, a bad URL, the node failing mid-way
+        findings.fail("chain", f"cannot read the chain at {rpc_url}: {exc}")
+        return None
+    if not check.ok or check.onchain is None:
+        findings.fail("chain", check.describe())
+        return None
+    if check.onchain.kind != EVIDENCE_KIND_BYTE:
+        findings.fail("chain", f"the anchor has kind {check.onchain.kind}, not evidence")
+        return None
+    return datetime.fromtimestamp(check.onchain.timestamp, UTC)
+
+
+def verify_certificate(
+    certificate: bytes | dict[str, Any],
+    *,
+    document: Path | BinaryIO | None = None,
+    rpc_url: str | None = None,
+    expected_contract: str | None = None,
+    min_confirmations: int = 1,
+) -> EvidenceVerdict:
+    """Check a certificate (and the document it speaks of, and the chain); never raises."""
+    findings = Findings()
+    try:
+        cert = read_certificate(certificate)
+    except MalformedEvidence as exc:
+        findings.fail("certificate", str(exc))
+        return EvidenceVerdict(tuple(findings.failures()), tuple(findings.notes))
+    if document is not None:
+        _check_document(cert, document, findings)
+    signers = _check_signatures(cert, findings)
+    anchored = _check_proof(cert, findings)
+    anchored_at = None
+    if anchored and rpc_url is not None:
+        anchored_at = _check_chain(cert, rpc_url, expected_contract, min_confirmations, findings)
+    elif anchored:
+        findings.note("the anchor was not checked on chain: give an RPC URL to check it")
+    return EvidenceVerdict(
+        failures=tuple(findings.failures()),
+        notes=tuple(findings.notes),
+        evidence_id=cert.statement.evidence_id,
+        signers=tuple(signers),
+        document_checked=document is not None,
+        chain_checked=anchored_at is not None,
+        anchored_at=anchored_at,
+        certificate=cert,
+    )
