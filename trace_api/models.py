@@ -895,8 +895,8 @@ class Evidence(Base):
     __table_args__ = (
         Index("ix_evidence_tenant_created", "tenant_id", "created_at"),
         Index("ix_evidence_tenant_status", "tenant_id", "status"),
-        Index("ix_evidence_sm3", "tenant_id", "sm3"),
-        Index("ix_evidence_sha256", "tenant_id", "sha256"),
+        Index("ix_evidence_sm3", "sm3"),  # the public verification looks across tenants
+        Index("ix_evidence_sha256", "sha256"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

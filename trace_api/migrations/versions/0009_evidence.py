@@ -87,8 +87,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_evidence_tenant_created", "evidence", ["tenant_id", "created_at"])
     op.create_index("ix_evidence_tenant_status", "evidence", ["tenant_id", "status"])
-    op.create_index("ix_evidence_sm3", "evidence", ["tenant_id", "sm3"])
-    op.create_index("ix_evidence_sha256", "evidence", ["tenant_id", "sha256"])
+    op.create_index("ix_evidence_sm3", "evidence", ["sm3"])
+    op.create_index("ix_evidence_sha256", "evidence", ["sha256"])
     op.create_index("ix_evidence_batch_id", "evidence", ["batch_id"])
     op.create_table(
         "evidence_signers",
