@@ -1,0 +1,164 @@
+"""A proof's certificate, built from what is stored: statement, signatures, batch, anchor.
+
+The statement is read back from the exact bytes the parties signed and rebuilt from them;
+if the rebuilt bytes differ (the stored row was altered) the certificate is refused
+rather than served. The proof member is DESIGN.md's proof document of the proof's leaf in
+its batch tree, with the anchor reference and the batch's subject.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from compliance.evidence.certificate import ANCHOR_KIND, batch_subject, certificate_json
+from compliance.evidence.statement import Signature, Statement, statement_from_json
+from crypto.merkle import MerkleTree
+from trace_api.anchoring import service as anchoring_service
+from trace_api.errors import NotFound, ServiceError
+from trace_api.models import (
+    AnchorJob,
+    ChainDeployment,
+    Evidence,
+    EvidenceBatch,
+    EvidencePartyKey,
+    EvidenceSignature,
+)
+
+
+class StoredProofAltered(ServiceError):
+    """The stored statement or batch no longer gives what was signed or anchored."""
+
+    status = 500
+    slug = "evidence-integrity"
+    title = "Stored proof does not check out"
+
+
+@dataclass(frozen=True)
+class StoredProof:
+    """A proof as stored, with its statement read back and its status."""
+
+    row: Evidence
+    statement: Statement
+    signatures: tuple[Signature, ...]
+    status: str  # pending_signatures | complete | anchored
+    job: AnchorJob | None
+
+
+class BatchTrees:
+    """Batch trees rebuilt from their stored leaves, a bounded number kept."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self._keep = keep
+        self._trees: OrderedDict[int, MerkleTree] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def tree(self, batch: EvidenceBatch) -> MerkleTree:
+        with self._lock:
+            tree = self._trees.get(batch.id)
+            if tree is not None:
+                self._trees.move_to_end(batch.id)
+                return tree
+        blob = bytes(batch.leaf_hashes)
+        tree = MerkleTree.from_leaf_hashes(blob[i : i + 32] for i in range(0, len(blob), 32))
+        if tree.size != batch.size or tree.root().hex() != batch.root:
+            raise StoredProofAltered(f"evidence batch {batch.id}: its leaves do not give its root")
+        with self._lock:
+            self._trees[batch.id] = tree
+            while len(self._trees) > self._keep:
+                self._trees.popitem(last=False)
+        return tree
+
+
+def read_statement(row: Evidence) -> Statement:
+    """The statement of a stored proof, from the bytes its parties signed."""
+    stored = bytes(row.statement)
+    statement = statement_from_json(json.loads(stored))
+    if statement.canonical_bytes() != stored:
+        raise StoredProofAltered(f"evidence {row.id}: its stored statement is not canonical")
+    return statement
+
+
+def stored_signatures(session: Session, evidence_id: str) -> tuple[Signature, ...]:
+    rows = session.execute(
+        select(EvidenceSignature, EvidencePartyKey.public_key)
+        .join(EvidencePartyKey, EvidencePartyKey.id == EvidenceSignature.key_id)
+        .where(EvidenceSignature.evidence_id == evidence_id)
+    ).all()
+    return tuple(
+        Signature(sig.party_id, public_key, sig.signature, sig.signed_at)
+        for sig, public_key in rows
+    )
+
+
+def anchor_job(session: Session, row: Evidence) -> AnchorJob | None:
+    if row.batch_id is None:
+        return None
+    return session.scalar(
+        select(AnchorJob).where(
+            AnchorJob.tenant_id == row.tenant_id,
+            AnchorJob.kind == ANCHOR_KIND,
+            AnchorJob.subject == batch_subject(row.batch_id),
+        )
+    )
+
+
+def load_proof(session: Session, evidence_id: str, tenant_id: str | None = None) -> StoredProof:
+    """A proof by id (within ``tenant_id`` when given; another tenant's is NotFound)."""
+    row = session.get(Evidence, evidence_id)
+    if row is None or (tenant_id is not None and row.tenant_id != tenant_id):
+        raise NotFound(f"no contract proof {evidence_id!r}")
+    job = anchor_job(session, row)
+    status = "anchored" if job is not None and job.status == "confirmed" else row.status
+    return StoredProof(row, read_statement(row), stored_signatures(session, row.id), status, job)
+
+
+def proof_member(session: Session, proof: StoredProof, trees: BatchTrees) -> dict[str, Any] | None:
+    """The certificate's ``proof``: the inclusion proof and anchor, or None before a batch."""
+    row = proof.row
+    if row.batch_id is None or row.leaf_index is None or proof.job is None:
+        return None
+    batch = session.get(EvidenceBatch, row.batch_id)
+    assert batch is not None  # a foreign key
+    tree = trees.tree(batch)
+    if row.leaf_hash is None or tree.leaf_hash_at(row.leaf_index) != bytes(row.leaf_hash):
+        raise StoredProofAltered(f"evidence {row.id}: its leaf is not in its batch")
+    job = proof.job
+    deployment = session.get(ChainDeployment, job.deployment_id) if job.deployment_id else None
+    anchor = anchoring_service.anchor_reference(job, deployment, None)
+    anchor.pop("last_error", None)
+    anchor["subject"] = job.subject
+    return {
+        "v": 1,
+        "hash": "sm3",
+        "leaf": tree.leaf_hash_at(row.leaf_index).hex(),
+        "index": row.leaf_index,
+        "tree_size": tree.size,
+        "path": [p.hex() for p in tree.inclusion_proof(row.leaf_index)],
+        "root": tree.root().hex(),
+        "anchor": anchor,
+    }
+
+
+def verify_url(public_base_url: str, evidence_id: str) -> str:
+    """The public verification page of a proof, which its certificate's QR code holds."""
+    return f"{public_base_url.rstrip('/')}/v1/evidence/{evidence_id}/verify"
+
+
+def certificate_document(
+    session: Session, proof: StoredProof, *, trees: BatchTrees, public_base_url: str
+) -> dict[str, Any]:
+    """The certificate of a stored proof (compliance.evidence.certificate's format)."""
+    return certificate_json(
+        statement=proof.statement,
+        signatures=proof.signatures,
+        status=proof.status,
+        proof=proof_member(session, proof, trees),
+        verify_url=verify_url(public_base_url, proof.row.id),
+    )
