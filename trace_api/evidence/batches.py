@@ -55,6 +55,7 @@ def batch_tenant(
             Evidence.tenant_id == tenant_id,
             Evidence.status == "complete",
             Evidence.batch_id.is_(None),
+            Evidence.leaf_hash.is_not(None),
         )
         .order_by(Evidence.completed_at, Evidence.id)
         .limit(max_batch)
@@ -64,7 +65,7 @@ def batch_tenant(
     rows = session.execute(query).all()
     if not rows:
         return None
-    leaves = [bytes(leaf) for _, leaf in rows]
+    leaves = [bytes(leaf or b"") for _, leaf in rows]
     tree = MerkleTree.from_leaf_hashes(leaves)
     root = tree.root()
     batch = EvidenceBatch(
