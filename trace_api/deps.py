@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from trace_api.db import transaction
 from trace_api.errors import RateLimited, Unauthenticated
 from trace_api.principal import Principal
 from trace_api.ratelimit import TokenBuckets
@@ -18,15 +19,8 @@ from trace_api.tenancy import service as tenancy_service
 
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed after the route returns, before the response."""
-    session: Session = request.app.state.sessions()
-    try:
+    with transaction(request.app.state.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
