@@ -180,7 +180,7 @@ def statement_from_json(value: Any) -> Statement:
     """Read a statement back, strictly: MalformedEvidence names the first field that is off."""
     keys = {"v", "type", "tenant", "id", "title", "kind", "digests", "size", "parties"}
     data = _exact_keys(value, keys | {"links", "created_at"}, "statement")
-    if data["v"] != 1 or data["type"] != STATEMENT_TYPE:
+    if type(data["v"]) is not int or data["v"] != 1 or data["type"] != STATEMENT_TYPE:
         raise MalformedEvidence(f"statement: not a version 1 {STATEMENT_TYPE}")
     if data["kind"] not in KINDS:
         raise MalformedEvidence(f"statement.kind must be one of {', '.join(KINDS)}")
