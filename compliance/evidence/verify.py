@@ -3,16 +3,20 @@
 `verify_certificate` never raises on bad input: whatever is wrong comes back as a
 `Failure` in the `EvidenceVerdict`, in this order:
 
-1. the certificate parses (strict JSON, every field in its form);
+1. the certificate parses (its canonical bytes, every field in its form);
 2. with a document: its size and each digest the statement holds (SM3, SHA-256);
 3. each signature verifies over the statement's canonical bytes under its key, belongs
-   to a party of the statement, and every required party has signed;
+   to a party of the statement, and every required party has signed (when several
+   signatures and none verifies, the statement is named first: it is what changed);
 4. the leaf is the hash of the statement and signatures, and the inclusion path leads
    from it to the batch root;
-5. the anchor: confirmed, and its id is the one derived from the tenant and the batch;
+5. the anchor: its id is the one derived from the tenant and the batch, it is confirmed,
+   and the certificate's status says anchored;
 6. with `rpc_url`: the chain holds that root and tree size under that id, as an evidence
-   anchor, in the TraceAnchor contract the certificate names (or `expected_contract`),
-   with enough confirmations; the block's time is when the proof was anchored.
+   anchor (kind 3), in the TraceAnchor contract the certificate names (or
+   `expected_contract`), with enough confirmations, recorded in the block the certificate
+   names by the transaction it names; the block's time is when the proof was anchored.
+   Every failure of this step is named ``chain``.
 
 Checks 1 to 5 show the certificate is internally consistent and the document is the one
 it speaks of. What makes it evidence is the chain (6), and that the parties' keys are
@@ -27,10 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from chain.anchor import anchor_id_for
+from chain.anchor import AnchorContract, anchor_id_for
 from chain.client import connect
 from chain.verify import verify_anchor_on_chain
 from compliance._findings import Failure, Findings
+from compliance._wire import format_utc
 from compliance.errors import MalformedEvidence
 from compliance.evidence.certificate import ANCHOR_KIND, Certificate, read_certificate
 from compliance.evidence.statement import key_fingerprint, leaf_hash, signature_holds
@@ -63,6 +68,7 @@ class EvidenceVerdict:
     signers: tuple[Signer, ...] = ()
     document_checked: bool = False
     chain_checked: bool = False
+    contract_pinned: bool = False  # the chain was read at the contract the caller named
     anchored_at: datetime | None = None
     certificate: Certificate | None = field(default=None, repr=False)
 
@@ -73,6 +79,29 @@ class EvidenceVerdict:
     @property
     def first_failure(self) -> Failure | None:
         return self.failures[0] if self.failures else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as JSON, for scripts (``trace verify-evidence --json``)."""
+        return {
+            "ok": self.ok,
+            "evidence_id": self.evidence_id,
+            "first_failure": str(self.failures[0]) if self.failures else None,
+            "failures": [{"where": f.where, "reason": f.reason} for f in self.failures],
+            "notes": list(self.notes),
+            "signers": [
+                {
+                    "party": s.party,
+                    "name": s.name,
+                    "key_fingerprint": s.key,
+                    "signed_at": format_utc(s.signed_at),
+                }
+                for s in self.signers
+            ],
+            "document_checked": self.document_checked,
+            "chain_checked": self.chain_checked,
+            "contract_pinned": self.contract_pinned,
+            "anchored_at": format_utc(self.anchored_at) if self.anchored_at else None,
+        }
 
 
 def document_digests(stream: BinaryIO) -> tuple[int, dict[str, str]]:
@@ -107,18 +136,23 @@ def _check_document(cert: Certificate, document: Path | BinaryIO, findings: Find
 def _check_signatures(cert: Certificate, findings: Findings) -> list[Signer]:
     findings.step = 3
     message = cert.statement.canonical_bytes()
-    signers, signed = [], set()
+    signers, signed, failed = [], set(), []
     for n, sig in enumerate(cert.signatures):
         where = f"signatures[{n}] (party {sig.party})"
         party = cert.statement.party(sig.party)
         if party is None:
-            findings.fail(where, "names no party of the statement")
+            failed.append((where, "names no party of the statement"))
         elif not signature_holds(sig.public_key, sig.signature, message):
-            findings.fail(where, "does not verify over the statement under its key")
+            failed.append((where, "does not verify over the statement under its key"))
         else:
             signed.add(sig.party)
             fingerprint = key_fingerprint(sig.public_key)
             signers.append(Signer(sig.party, party.name, fingerprint, sig.signed_at))
+    if len(cert.signatures) > 1 and not signers:
+        # Every signature failing at once is what a changed statement looks like.
+        findings.fail("statement", "no signature verifies over it: it is not what was signed")
+    for where, reason in failed:
+        findings.fail(where, reason)
     for party in cert.statement.parties:
         if party.required and party.ref not in signed:
             findings.fail(f"party {party.ref}", f"{party.name} has not signed")
@@ -146,8 +180,11 @@ def _check_proof(cert: Certificate, findings: Findings) -> bool:
     if anchor.anchor_id != derived:
         findings.fail("proof.anchor", f"anchor_id is not {derived}, derived from its batch")
         return False
-    if anchor.status != "confirmed" or anchor.contract is None or anchor.chain_id is None:
+    if anchor.status != "confirmed":
         findings.fail("proof.anchor", f"the batch is not anchored yet ({anchor.status})")
+        return False
+    if cert.status != "anchored":
+        findings.fail("status", f"is {cert.status}, but the proof is signed and anchored")
         return False
     return True
 
@@ -160,39 +197,56 @@ def _check_chain(
     findings: Findings,
 ) -> datetime | None:
     findings.step = 6
-    proof = cert.proof
-    assert proof is not None
-    anchor = proof.anchor
-    named = anchor.contract or ""
-    contract = expected_contract or named
-    if expected_contract and expected_contract.lower() != named.lower():
-        findings.fail("proof.anchor", f"names contract {named}, not {contract}")
+    assert cert.proof is not None  # step 5 held: the anchor is confirmed, all of it said
+    proof, anchor = cert.proof, cert.proof.anchor
+    assert anchor.contract is not None and anchor.tx is not None
+    if expected_contract is not None and expected_contract.lower() != anchor.contract.lower():
+        findings.fail(
+            "chain", f"the certificate names contract {anchor.contract}, not {expected_contract}"
+        )
         return None
+    anchor_id = bytes.fromhex(anchor.anchor_id.removeprefix("0x"))
     try:
         client = connect(rpc_url, read_only=True)
         if client.chain_id != anchor.chain_id:
             findings.fail(
-                "proof.anchor", f"is on chain {anchor.chain_id}; {rpc_url} is {client.chain_id}"
+                "chain", f"the anchor is on chain {anchor.chain_id}; {rpc_url} is {client.chain_id}"
             )
             return None
         check = verify_anchor_on_chain(
-            client,
-            contract,
-            bytes.fromhex(anchor.anchor_id.removeprefix("0x")),
-            proof.root,
-            proof.tree_size,
-            min_confirmations,
+            client, anchor.contract, anchor_id, proof.root, proof.tree_size, min_confirmations
         )
+        # verify_anchor_on_chain checked the contract's code before it read the anchor
+        receipt = AnchorContract(client, anchor.contract).receipt(anchor.tx) if check.ok else None
     except Exception as exc:  # ChainUnavailable, a bad URL, the node failing mid-way
         findings.fail("chain", f"cannot read the chain at {rpc_url}: {exc}")
         return None
-    if not check.ok or check.onchain is None:
+    onchain = check.onchain
+    if not check.ok or onchain is None:
         findings.fail("chain", check.describe())
         return None
-    if check.onchain.kind != EVIDENCE_KIND_BYTE:
-        findings.fail("chain", f"the anchor has kind {check.onchain.kind}, not evidence")
+    if onchain.kind != EVIDENCE_KIND_BYTE:
+        findings.fail(
+            "chain", f"the anchor has kind {onchain.kind}, not {EVIDENCE_KIND_BYTE} (evidence)"
+        )
         return None
-    return datetime.fromtimestamp(check.onchain.timestamp, UTC)
+    if onchain.block_number != anchor.block:
+        findings.fail(
+            "chain",
+            f"the anchor is in block {onchain.block_number}; the certificate says {anchor.block}",
+        )
+        return None
+    if receipt is None or not receipt.succeeded or anchor_id not in receipt.anchor_ids:
+        findings.fail("chain", f"transaction {anchor.tx} did not anchor {anchor.anchor_id}")
+        return None
+    if receipt.block_number != anchor.block or receipt.block_hash != anchor.block_hash:
+        findings.fail(
+            "chain",
+            f"transaction {anchor.tx} is in block {receipt.block_number} "
+            f"({receipt.block_hash}); the certificate says {anchor.block} ({anchor.block_hash})",
+        )
+        return None
+    return datetime.fromtimestamp(onchain.timestamp, UTC)
 
 
 def verify_certificate(
@@ -226,6 +280,7 @@ def verify_certificate(
         signers=tuple(signers),
         document_checked=document is not None,
         chain_checked=anchored_at is not None,
+        contract_pinned=anchored_at is not None and expected_contract is not None,
         anchored_at=anchored_at,
         certificate=cert,
     )
