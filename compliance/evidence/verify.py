@@ -80,6 +80,49 @@ class EvidenceVerdict:
     def first_failure(self) -> Failure | None:
         return self.failures[0] if self.failures else None
 
+    def describe(self) -> str:
+        """A verdict for people: what holds, or what failed first, then the rest and notes."""
+        cert = self.certificate
+        what = f"contract proof {self.evidence_id or '(unreadable)'}"
+        if cert is not None:
+            what += f', "{cert.statement.title}" ({cert.statement.kind})'
+        if self.ok:
+            lines = [f"VERIFIED: {what}"]
+        else:
+            lines = [f"NOT VERIFIED: {what}", f"First failure: {self.failures[0]}"]
+        if cert is not None:
+            lines.extend(self._figures(cert))
+        if len(self.failures) > 1:
+            lines.append(f"All {len(self.failures)} failures:")
+            lines.extend(f"  - {failure}" for failure in self.failures)
+        lines.extend(f"Note: {note}" for note in self.notes)
+        return "\n".join(lines)
+
+    def _figures(self, cert: Certificate) -> list[str]:
+        statement = cert.statement
+        digests = ", ".join(sorted(statement.digests))
+        checked = "compared with the file given" if self.document_checked else "no file given"
+        lines = [f"  document:  {statement.size} bytes, {digests} ({checked})"]
+        lines.extend(
+            f"  signed:    {s.name} ({s.party}) at {format_utc(s.signed_at)}, key {s.key}"
+            for s in self.signers
+        )
+        if cert.proof is not None:
+            proof, anchor = cert.proof, cert.proof.anchor
+            lines.append(
+                f"  batch:     leaf {proof.index} of {proof.tree_size}, root {proof.root.hex()}"
+            )
+            if anchor.status == "confirmed":
+                lines.append(
+                    f"  anchor:    chain {anchor.chain_id}, contract {anchor.contract}, "
+                    f"block {anchor.block}, tx {anchor.tx}"
+                )
+        if self.anchored_at is not None:
+            lines.append(
+                f"  anchored:  {format_utc(self.anchored_at)} (the block's time, on chain)"
+            )
+        return lines
+
     def to_json(self) -> dict[str, Any]:
         """The verdict as JSON, for scripts (``trace verify-evidence --json``)."""
         return {
@@ -273,6 +316,13 @@ def verify_certificate(
         anchored_at = _check_chain(cert, rpc_url, expected_contract, min_confirmations, findings)
     elif anchored:
         findings.note("the anchor was not checked on chain: give an RPC URL to check it")
+    if anchored_at is not None and expected_contract is None:
+        findings.note(
+            "the chain was read at the contract the certificate names, which anyone can "
+            "deploy: pin the service's TraceAnchor address to rule out a forged anchor"
+        )
+    if document is None:
+        findings.note("the document was not checked: give it to compare its digests")
     return EvidenceVerdict(
         failures=tuple(findings.failures()),
         notes=tuple(findings.notes),
