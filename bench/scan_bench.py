@@ -40,6 +40,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from trace_api.components import Components
+
 MASTER_KEY = "000102030405060708090a0b0c0d0e0f"
 SERVER = textwrap.dedent(
     """
@@ -108,9 +110,9 @@ def prepare(data_dir: Path, codes: int) -> list[str]:
     from trace_api.tenancy import service as tenancy_service
 
     app = create_app(get_settings())
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         tenant, _ = tenancy_service.create_tenant(
-            session=session, master_key=app.state.master_key, name="bench"
+            session=session, master_key=Components.of(app).master_key, name="bench"
         )
         product = codes_service.create_product(
             session=session, tenant_id=tenant.id, gtin="09506000134352", name="龙井绿茶 250 g",
@@ -124,7 +126,7 @@ def prepare(data_dir: Path, codes: int) -> list[str]:
             session=session, tenant_id=tenant.id, batch_id=batch.id, count=codes,
             with_pins=False, allocation=None, max_count=codes, actor="bench",
         )  # fmt: skip
-        app.state.code_issuer.issue_now(session=session, issuance=issuance)
+        Components.of(app).code_issuer.issue_now(session=session, issuance=issuance)
         serials = list(session.scalars(__import__("sqlalchemy").select(Code.serial)))
     base = ""
     return [item_uri(base, product.gtin, batch.lot, s) for s in serials]

@@ -6,16 +6,14 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import eth  # noqa: F401  (py-evm and py-ecc raise the recursion limit at import:
 import py_ecc  # noqa: F401  import both before it is set back, below)
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from trace_api import __version__
 from trace_api.alerts.routes import router as alerts_router
-from trace_api.anchoring import service as anchoring_service
 from trace_api.anchoring.gateway import ChainGateway
 from trace_api.anchoring.routes import router as anchoring_router
 from trace_api.anchoring.worker import AnchorWorker
@@ -31,7 +29,8 @@ from trace_api.branding.routes import router as branding_router
 from trace_api.channels.routes import router as channels_router
 from trace_api.codes.jobs import IssueRunner
 from trace_api.codes.routes import router as codes_router
-from trace_api.db import create_db_engine, migrate, session_factory, transaction
+from trace_api.components import Components
+from trace_api.db import create_db_engine, migrate, session_factory
 from trace_api.epcis.query_routes import parties_router as epcis_parties_router
 from trace_api.epcis.query_routes import router as epcis_queries_router
 from trace_api.epcis.routes import router as epcis_router
@@ -61,12 +60,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings.check_production_safety()
     engine = engine or create_db_engine(settings.resolved_database_url)
     migrate(engine)
-    master_key, master_key_source = load_master_key(settings)
-    signing_key, signing_key_source = load_signing_key(settings)
-    sessions = session_factory(engine)
-    trees = LogTrees()
-    gateway = ChainGateway(settings, sessions)
-
+    components = build_components(settings, engine)
     app = FastAPI(
         title="tracechain",
         version=__version__,
@@ -76,140 +70,126 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         docs_url=None,  # served by install_api_docs, without a CDN
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessions = sessions
-    app.state.master_key = master_key
-    app.state.master_key_source = master_key_source
-    app.state.signing_key = signing_key
-    app.state.signing_key_source = signing_key_source
-    app.state.log_trees = trees
-    app.state.auth_failures = TokenBuckets(settings.auth_failure_rate, settings.auth_failure_burst)
-    app.state.media_requests = TokenBuckets(settings.resolver_rate, settings.resolver_burst)
-    app.state.log_integrity = integrity = LogIntegrity()
-    watch_appends(sessions, integrity)
-    app.state.log_reverifier = LogReverifier(
-        sessions=sessions,
-        integrity=integrity,
-        public_key=signing_key.public_key,
-        chunk=settings.audit_verify_chunk,
-    )
-    app.state.checkpointer = Checkpointer(
-        sessions=sessions, signing_key=signing_key, trees=trees, integrity=integrity
-    )
-    app.state.exports = ExportRunner(
-        sessions=sessions,
-        signing_key=signing_key,
-        trees=trees,
-        directory=settings.data_dir / "exports",
-        integrity=integrity,
-    )
-    app.state.gateway = gateway
-    app.state.worker = AnchorWorker(
-        sessions=sessions, gateway=gateway, confirmations=settings.chain_confirmations
-    )
-    app.state.chain_status = lambda: chain_status(app)
-    app.state.code_issuer = IssueRunner(
-        sessions=sessions,
-        master_key=master_key,
-        workers=settings.codes_issue_workers,
-        directory=settings.data_dir / "issuances",
-    )
-    app.state.resolver = Resolver(settings=settings, master_key=master_key, gateway=gateway)
-    app.state.epcis_webhooks = WebhookDeliverer(sessions=sessions, settings=settings)
-    app.state.epcis_on_stored = movements_engine.on_stored  # goods move as events land
+    app.state.components = components
     install_problem_handlers(app)
     app.add_middleware(ResolverFastLane)
     app.add_middleware(RefuseNul)
     app.add_middleware(RequestBodyGuard, settings=settings)  # added last: runs first
     install_api_docs(app)
-    app.include_router(health_router)
-    app.include_router(tenancy_router)
-    app.include_router(anchoring_router)
-    app.include_router(audit_router)
-    app.include_router(codes_router)
-    app.include_router(branding_router)
-    app.include_router(media_router)
-    app.include_router(resolver_router)
-    app.include_router(epcis_router)
-    app.include_router(epcis_queries_router)
-    app.include_router(epcis_parties_router)
-    app.include_router(channels_router)
-    app.include_router(movements_router)
-    app.include_router(alerts_router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app
+
+
+ROUTERS: tuple[APIRouter, ...] = (  # mounted in this order (it decides the API document's)
+    health_router,
+    tenancy_router,
+    anchoring_router,
+    audit_router,
+    codes_router,
+    branding_router,
+    media_router,
+    resolver_router,
+    epcis_router,
+    epcis_queries_router,
+    epcis_parties_router,
+    channels_router,
+    movements_router,
+    alerts_router,
+)
+
+
+def build_components(settings: Settings, engine: Engine) -> Components:
+    """Every long-lived part of the app, wired to each other (trace_api/components.py)."""
+    master_key, master_key_source = load_master_key(settings)
+    signing_key, signing_key_source = load_signing_key(settings)
+    sessions = session_factory(engine)
+    trees = LogTrees()
+    gateway = ChainGateway(settings, sessions)
+    integrity = LogIntegrity()
+    watch_appends(sessions, integrity)
+    return Components(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        master_key=master_key,
+        master_key_source=master_key_source,
+        signing_key=signing_key,
+        signing_key_source=signing_key_source,
+        auth_failures=TokenBuckets(settings.auth_failure_rate, settings.auth_failure_burst),
+        media_requests=TokenBuckets(settings.resolver_rate, settings.resolver_burst),
+        log_trees=trees,
+        log_integrity=integrity,
+        log_reverifier=LogReverifier(
+            sessions=sessions,
+            integrity=integrity,
+            public_key=signing_key.public_key,
+            chunk=settings.audit_verify_chunk,
+        ),
+        checkpointer=Checkpointer(
+            sessions=sessions, signing_key=signing_key, trees=trees, integrity=integrity
+        ),
+        exports=ExportRunner(
+            sessions=sessions,
+            signing_key=signing_key,
+            trees=trees,
+            directory=settings.data_dir / "exports",
+            integrity=integrity,
+        ),
+        gateway=gateway,
+        worker=AnchorWorker(
+            sessions=sessions, gateway=gateway, confirmations=settings.chain_confirmations
+        ),
+        code_issuer=IssueRunner(
+            sessions=sessions,
+            master_key=master_key,
+            workers=settings.codes_issue_workers,
+            directory=settings.data_dir / "issuances",
+        ),
+        resolver=Resolver(settings=settings, master_key=master_key, gateway=gateway),
+        epcis_webhooks=WebhookDeliverer(sessions=sessions, settings=settings),
+        epcis_on_stored=movements_engine.on_stored,  # goods move as events land
+    )
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    parts = Components.of(app)
+    settings = parts.settings
     stop = threading.Event()
     threads = []
-    if app.state.settings.worker_in_process:
-        interval = app.state.settings.checkpoint_interval
+    if settings.worker_in_process:
+        interval = settings.checkpoint_interval
         threads = [
+            threading.Thread(target=parts.worker.run_forever, args=(stop,), name="anchor-worker"),
             threading.Thread(
-                target=app.state.worker.run_forever, args=(stop,), name="anchor-worker"
-            ),
-            threading.Thread(
-                target=app.state.checkpointer.run_forever,
-                args=(stop, interval),
-                name="checkpointer",
+                target=parts.checkpointer.run_forever, args=(stop, interval), name="checkpointer"
             ),
             threading.Thread(  # scan records into the log, which the checkpoints sign
-                target=ScanSealer(sessions=app.state.sessions).run_forever,
+                target=ScanSealer(sessions=parts.sessions).run_forever,
                 args=(stop, interval),
                 name="scan-sealer",
             ),
             threading.Thread(
-                target=app.state.log_reverifier.run_forever,
-                args=(stop, app.state.settings.audit_verify_interval),
+                target=parts.log_reverifier.run_forever,
+                args=(stop, settings.audit_verify_interval),
                 name="audit-reverifier",
             ),
             threading.Thread(
-                target=app.state.epcis_webhooks.run_forever, args=(stop,), name="epcis-webhooks"
+                target=parts.epcis_webhooks.run_forever, args=(stop,), name="epcis-webhooks"
             ),
         ]
         for thread in threads:
             thread.daemon = True
             thread.start()
-    app.state.code_issuer.resume()  # jobs a previous process left unfinished
+    parts.code_issuer.resume()  # jobs a previous process left unfinished
     try:
         yield
     finally:
         stop.set()
-        app.state.code_issuer.shutdown()  # the running job stops at its next chunk
+        parts.code_issuer.shutdown()  # the running job stops at its next chunk
         for thread in threads:
             thread.join(timeout=30)
-        app.state.exports.shutdown()
-        app.state.epcis_webhooks.close()
-        app.state.gateway.close()
-
-
-def chain_status(app: FastAPI) -> dict[str, Any]:
-    """The chain part of /healthz: connection, deployment and the anchoring queue."""
-    gateway: ChainGateway = app.state.gateway
-    state = gateway.state
-    status: dict[str, Any] = {
-        "url": gateway.url if gateway.url == "embedded" else "configured",
-        "connected": state.connected,
-        "chain_id": state.chain_id,
-        "contract": state.contract,
-        "network": state.network,
-        "last_error": state.last_error,
-        "last_error_at": state.last_error_at.isoformat() if state.last_error_at else None,
-    }
-    if state.reanchor_notice:
-        status["reanchor_notice"] = state.reanchor_notice
-    try:
-        with transaction(app.state.sessions) as session:
-            summary = anchoring_service.queue_summary(session=session)
-        status["jobs"] = summary.by_status
-        status["oldest_waiting_since"] = (
-            summary.oldest_pending_at.isoformat() if summary.oldest_pending_at else None
-        )
-        status["last_job_error"] = summary.last_error
-    except Exception as exc:  # the database part of /healthz reports that failure
-        status["jobs"] = {"error": str(exc)[:200]}
-    waiting = sum(v for k, v in status["jobs"].items() if k in ("pending", "submitted"))
-    status["ok"] = state.last_error is None or state.connected or not waiting
-    return status
+        parts.exports.shutdown()
+        parts.epcis_webhooks.close()
+        parts.gateway.close()

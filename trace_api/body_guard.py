@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trace_api import deps
+from trace_api.components import Components
 from trace_api.errors import ServiceError, Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict, nesting_depth
 from trace_api.problems import absolute_uri, problem_response
@@ -158,9 +159,11 @@ def _authenticate(scope: Scope) -> None:
         raise Unauthenticated(
             "a body this large needs an API key: send 'Authorization: Bearer <key>'"
         )
-    session = request.app.state.sessions()
+    parts = Components.of(request.app)
+    session = parts.sessions()
     try:
-        deps.authenticate_throttled(request, session, token.strip())
+        client = deps.client_of(request)
+        deps.authenticate_throttled(parts.auth_failures, client, session, token.strip())
     finally:
         session.close()
 

@@ -43,6 +43,7 @@ def serve(
     import uvicorn
 
     from trace_api.app import create_app
+    from trace_api.components import Components
     from trace_api.demo import ensure_demo_codes, ensure_demo_tenant
 
     settings = get_settings()
@@ -56,24 +57,21 @@ def serve(
     except UnsafeSettings as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    parts = Components.of(application)
     base = f"http://{host}:{port}"
     console.print(f"[bold]tracechain[/bold] on {base}", soft_wrap=True)
-    console.print(f"  database     {application.state.engine.url.render_as_string()}")
+    console.print(f"  database     {parts.engine.url.render_as_string()}")
     console.print(f"  chain        {settings.chain_url}")
     console.print(f"  API docs     {base}/docs")
     console.print(f"  health       {base}/healthz")
-    console.print(f"  master key   {application.state.master_key_source}")
+    console.print(f"  master key   {parts.master_key_source}")
     if demo:
-        keys = ensure_demo_tenant(
-            application.state.sessions, application.state.master_key, settings.data_dir
-        )
+        keys = ensure_demo_tenant(parts.sessions, parts.master_key, settings.data_dir)
         console.print("[bold]demo tenant 'demo'[/bold], API keys (Authorization: Bearer <key>):")
         for role, key in keys.items():
             typer.echo(f"  {role:<11} {key}")
         typer.echo(f"  try: curl -H 'Authorization: Bearer {keys['admin']}' {base}/v1/whoami")
-        pages = ensure_demo_codes(
-            application.state.sessions, application.state.code_issuer, settings.public_base_url
-        )
+        pages = ensure_demo_codes(parts.sessions, parts.code_issuer, settings.public_base_url)
         typer.echo("demo scan pages (a consumer's view of three issued codes):")
         for page in pages:
             typer.echo(f"  {page}")

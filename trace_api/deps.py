@@ -1,4 +1,6 @@
-"""Typed FastAPI dependencies: the request's session and the calling API key."""
+"""Typed FastAPI dependencies: the request's session, the settings and the calling API key.
+
+The app's other parts are dependencies of trace_api/components.py."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from trace_api.components import AuthFailuresDep, Components, SessionsDep
 from trace_api.db import transaction
 from trace_api.errors import RateLimited, Unauthenticated
 from trace_api.principal import Principal
@@ -17,24 +20,23 @@ from trace_api.settings import Settings
 from trace_api.tenancy import service as tenancy_service
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def get_session(sessions: SessionsDep) -> Iterator[Session]:
     """One transaction per request: committed after the route returns, before the response."""
-    with transaction(request.app.state.sessions) as session:
+    with transaction(sessions) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+async def get_settings(request: Request) -> Settings:
+    return Components.of(request.app).settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def require_key(request: Request, session: SessionDep) -> Principal:
+def require_key(request: Request, session: SessionDep, failures: AuthFailuresDep) -> Principal:
     """The principal behind the ``Authorization: Bearer`` key; 401 without a valid one.
 
     Routes take their caller as a role set of trace_api/roles.py, which builds on this."""
@@ -42,7 +44,7 @@ def require_key(request: Request, session: SessionDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send an API key as 'Authorization: Bearer <key>'")
-    principal = authenticate_throttled(request, session, token.strip())
+    principal = authenticate_throttled(failures, client_of(request), session, token.strip())
     request.state.principal = principal
     return principal
 
@@ -58,14 +60,19 @@ class WrongKeysThrottled(RateLimited):
         self.headers = {"Retry-After": str(seconds)}
 
 
-def authenticate_throttled(request: Request, session: Session, key_text: str) -> Principal:
-    """The principal behind ``key_text``; each wrong key costs its client from a budget
-    (``TRACE_AUTH_FAILURE_RATE``/``_BURST``), and an empty budget is a 429 before the key
-    is even looked at, so keys cannot be guessed at speed. The cost is taken before the
-    lookup and given back for a right key, so a burst of concurrent guesses gets no more
-    lookups than the budget holds."""
-    failures: TokenBuckets = request.app.state.auth_failures
-    client = request.client.host if request.client else "unknown"
+def client_of(request: Request) -> str:
+    """The client a budget is kept for: its address (as the trusted proxies give it)."""
+    return request.client.host if request.client else "unknown"
+
+
+def authenticate_throttled(
+    failures: TokenBuckets, client: str, session: Session, key_text: str
+) -> Principal:
+    """The principal behind ``key_text``; each wrong key costs ``client`` from its budget
+    in ``failures`` (``TRACE_AUTH_FAILURE_RATE``/``_BURST``), and an empty budget is a 429
+    before the key is even looked at, so keys cannot be guessed at speed. The cost is
+    taken before the lookup and given back for a right key, so a burst of concurrent
+    guesses gets no more lookups than the budget holds."""
     wait = failures.take(client)
     if wait:
         raise WrongKeysThrottled(wait)

@@ -15,6 +15,7 @@ from fixtures.audit import log_entries
 from fixtures.channels import Channel, audit_kinds, make_channel, problem, rows
 from fixtures.codes import issue_batch
 from trace_api.alerts.service import NewAlert, raise_alerts
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.epcis.capture import EVENT_CAPTURED
 from trace_api.models import DiversionAlert, DiversionAlertChange, EpcisEvent
@@ -53,7 +54,7 @@ def captured_event(client: TestClient, app: FastAPI, tenant: TenantKeys) -> tupl
         for e in log_entries(app, tenant.tenant_id)
         if e["kind"] == EVENT_CAPTURED and e["data"]["eventID"] == event["eventID"]
     )
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         pk = session.scalar(select(EpcisEvent.id).where(EpcisEvent.event_id == event["eventID"]))
         assert pk is not None
         session.execute(update(EpcisEvent).where(EpcisEvent.id == pk).values(audit_seq=seq))
@@ -103,7 +104,7 @@ def raise_three(
             blamed_org=ch.hz_dealer,
         ),
     ]
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         return raise_alerts(
             session=session, tenant_id=tenant.tenant_id, alerts=alerts, actor="system"
         )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from chain import verify_anchor_on_chain
 from fixtures.anchoring import chain_app, jobs, queue_jobs, root_of
 from fixtures.anvil import AnvilNode
+from trace_api.components import Components
 
 
 def test_node_down_then_back_loses_nothing(
@@ -20,7 +21,7 @@ def test_node_down_then_back_loses_nothing(
     port = node.port
     app = chain_app(tmp_path, db_url, engine, node.url, node.private_keys[0])
     tenant = queue_jobs(app, 2)
-    assert app.state.worker.run_until_idle().confirmed == 2
+    assert Components.of(app).worker.run_until_idle().confirmed == 2
 
     node.stop()
     with TestClient(app) as client:
@@ -31,7 +32,7 @@ def test_node_down_then_back_loses_nothing(
         )
         assert created.status_code == 201  # writes keep working while the chain is down
         globex = queue_jobs(app, 3, tenant_name="globex")
-        report = app.state.worker.run_once()
+        report = Components.of(app).worker.run_once()
         assert report.errors
         waiting = [job for job in jobs(app) if job.status == "pending"]
         assert len(waiting) == 3
@@ -47,9 +48,9 @@ def test_node_down_then_back_loses_nothing(
     anvil_factory("--state", str(state), port=port)
     for job in waiting:  # no waiting out the backoff in a test
         _make_due(app, job.id)
-    report = app.state.worker.run_until_idle()
+    report = Components.of(app).worker.run_until_idle()
     assert report.confirmed == 3, report
-    contract, _ = app.state.gateway.contract()
+    contract, _ = Components.of(app).gateway.contract()
     for job in jobs(app):
         assert job.status == "confirmed"
         assert contract.get_anchor(bytes.fromhex(job.anchor_id[2:])).root == root_of(job.subject)
@@ -61,9 +62,9 @@ def test_reorg_dropping_the_anchor_is_noticed_and_reanchored(
     node = anvil_snapshot
     app = chain_app(tmp_path, db_url, engine, node.url, node.private_keys[0])
     queue_jobs(app, 1)
-    contract, _ = app.state.gateway.contract()  # deployed before the snapshot
+    contract, _ = Components.of(app).gateway.contract()  # deployed before the snapshot
     before_anchor = node.snapshot()
-    assert app.state.worker.run_until_idle().confirmed == 1
+    assert Components.of(app).worker.run_until_idle().confirmed == 1
     first = jobs(app)[0]
     anchor_id = bytes.fromhex(first.anchor_id[2:])
     assert contract.get_anchor(anchor_id) is not None
@@ -72,7 +73,7 @@ def test_reorg_dropping_the_anchor_is_noticed_and_reanchored(
     node.rpc("anvil_mine", 3)  # and the chain moves on without it
     assert contract.get_anchor(anchor_id) is None
 
-    report = app.state.worker.run_until_idle()
+    report = Components.of(app).worker.run_until_idle()
     assert report.requeued == 1
     assert report.confirmed == 1
     again = jobs(app)[0]
@@ -94,7 +95,7 @@ def _make_due(app, job_id: int) -> None:
     from trace_api.db import transaction
     from trace_api.models import AnchorJob, utcnow
 
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         session.get(AnchorJob, job_id).next_attempt_at = utcnow()
 
 
@@ -106,7 +107,7 @@ def test_node_on_another_chain_than_the_database_recorded_is_refused(
     from trace_api.models import ChainDeployment
 
     app = chain_app(tmp_path, db_url, engine, anvil.url, anvil.private_keys[0])
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         session.add(
             ChainDeployment(
                 chain_id=1,
@@ -117,7 +118,7 @@ def test_node_on_another_chain_than_the_database_recorded_is_refused(
             )
         )
     queue_jobs(app, 1)
-    report = app.state.worker.run_once()
+    report = Components.of(app).worker.run_once()
     assert report.errors and "31337" in report.errors[0] and "1" in report.errors[0]
     assert isinstance(_raises(app), ChainIdMismatch)
     assert jobs(app)[0].status == "pending"
@@ -126,7 +127,7 @@ def test_node_on_another_chain_than_the_database_recorded_is_refused(
 
 def _raises(app) -> BaseException:
     try:
-        app.state.gateway.contract()
+        Components.of(app).gateway.contract()
     except BaseException as exc:
         return exc
     raise AssertionError("connecting to the wrong chain succeeded")

@@ -21,6 +21,7 @@ from web3 import Web3
 from fixtures.anchoring import chain_app, jobs, queue_jobs
 from fixtures.anvil import AnvilNode
 from fixtures.app import TEST_MASTER_KEY
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import AnchorJob
 
@@ -29,7 +30,7 @@ JOBS = 120
 
 
 def _progress(app) -> int:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         return int(
             session.scalar(
                 select(func.count()).select_from(AnchorJob).where(AnchorJob.status != "pending")
@@ -44,7 +45,7 @@ def test_sigkilled_worker_anchors_every_job_exactly_once(
     node: AnvilNode = anvil_factory()
     app = chain_app(tmp_path, db_url, engine, node.url, node.private_keys[0])
     queue_jobs(app, JOBS)
-    contract, _ = app.state.gateway.contract()  # deploy once, recorded for the worker
+    contract, _ = Components.of(app).gateway.contract()  # deploy once, recorded for the worker
     env = {
         **os.environ,
         "TRACE_DATABASE_URL": db_url,

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from fixtures.anchoring import chain_app, jobs, queue_jobs, root_of
 from fixtures.app import make_tenant
 from trace_api.anchoring import service as anchoring_service
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.errors import Conflict, InvalidInput
 
@@ -20,9 +21,9 @@ def test_worker_anchors_queued_roots_and_records_where(
 ) -> None:
     app = chain_app(tmp_path, db_url, engine)
     queue_jobs(app, 3)
-    report = app.state.worker.run_until_idle()
+    report = Components.of(app).worker.run_until_idle()
     assert report.confirmed == 3
-    contract, _ = app.state.gateway.contract()
+    contract, _ = Components.of(app).gateway.contract()
     for job in jobs(app):
         assert job.status == "confirmed"
         assert job.tx_hash and job.block_hash and job.block_number
@@ -38,7 +39,7 @@ def test_outbox_row_shares_the_data_transaction(
 ) -> None:
     app = chain_app(tmp_path, db_url, engine)
     tenant = make_tenant(app, "acme")
-    with pytest.raises(RuntimeError), transaction(app.state.sessions) as session:
+    with pytest.raises(RuntimeError), transaction(Components.of(app).sessions) as session:
         anchoring_service.enqueue_anchor(
             session=session,
             tenant_id=tenant.tenant_id,
@@ -55,7 +56,7 @@ def test_bad_anchor_requests_are_refused(tmp_path: Path, db_url: str, engine: En
     app = chain_app(tmp_path, db_url, engine)
     queue_jobs(app, 1)
     tenant_id = jobs(app)[0].tenant_id
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         with pytest.raises(InvalidInput):
             anchoring_service.enqueue_anchor(
                 session=session,
@@ -90,14 +91,14 @@ def test_restart_on_a_fresh_embedded_chain_reanchors_everything(
 ) -> None:
     first = chain_app(tmp_path, db_url, engine)
     queue_jobs(first, 2)
-    assert first.state.worker.run_until_idle().confirmed == 2
-    first.state.gateway.close()
+    assert Components.of(first).worker.run_until_idle().confirmed == 2
+    Components.of(first).gateway.close()
 
     second = chain_app(tmp_path, db_url, engine)  # a new process: a new, empty dev chain
-    report = second.state.worker.run_until_idle()
+    report = Components.of(second).worker.run_until_idle()
     assert report.confirmed == 2
-    assert "re-anchoring 2 root(s)" in (second.state.gateway.state.reanchor_notice or "")
-    contract, _ = second.state.gateway.contract()
+    assert "re-anchoring 2 root(s)" in (Components.of(second).gateway.state.reanchor_notice or "")
+    contract, _ = Components.of(second).gateway.contract()
     for job in jobs(second):
         assert job.status == "confirmed"
         assert job.times_anchored == 2
@@ -115,7 +116,7 @@ def test_job_status_api_is_per_tenant(tmp_path: Path, db_url: str, engine: Engin
         assert mine.json()["status"] == "pending"
         theirs = client.get(f"/v1/anchor-jobs/{job_id}", headers=other.auth("operator"))
         assert theirs.status_code == 404
-        app.state.worker.run_until_idle()
+        Components.of(app).worker.run_until_idle()
         confirmed = client.get(f"/v1/anchor-jobs/{job_id}", headers=tenant.auth("operator")).json()
         assert confirmed["status"] == "confirmed"
         health = client.get("/healthz").json()

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import ApiKey
 
@@ -54,7 +55,7 @@ def test_key_secret_is_shown_once_and_stored_only_as_hash(
     listed = client.get(f"/v1/api-keys/{issued['id']}", headers=tenant.auth("admin")).json()
     assert "key" not in listed
     secret = secret_text.split("_", 2)[2]
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         stored = session.scalars(select(ApiKey).where(ApiKey.id == issued["id"])).one()
         assert stored.secret_hash == hashlib.sha256(secret.encode()).digest()
         assert secret.encode() not in stored.secret_hash

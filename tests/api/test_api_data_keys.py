@@ -8,15 +8,16 @@ from fastapi.testclient import TestClient
 
 from crypto.errors import KeyShredded
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import TenantKey
 from trace_api.tenancy import service as tenancy_service
 
 
 def _keyring(app: FastAPI, tenant: TenantKeys):
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         return tenancy_service.tenant_keyring(
-            session=session, master_key=app.state.master_key, tenant_id=tenant.tenant_id
+            session=session, master_key=Components.of(app).master_key, tenant_id=tenant.tenant_id
         )
 
 
@@ -57,7 +58,7 @@ def test_shredded_key_makes_its_data_unreadable_for_good(
     )
     assert response.status_code == 200
     assert response.json()["status"] == "shredded"
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         assert session.get(TenantKey, victim).wrapped is None
     with pytest.raises(KeyShredded):
         _keyring(app, tenant).open(blob, b"")

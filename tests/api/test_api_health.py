@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
+from trace_api.components import Components, get_engine
+
 
 def test_healthz_reports_database_ok(client: TestClient, engine) -> None:
     response = client.get("/healthz")
@@ -16,12 +18,14 @@ def test_healthz_reports_database_ok(client: TestClient, engine) -> None:
 
 
 def test_healthz_is_503_when_the_database_is_gone(client: TestClient, app, tmp_path) -> None:
-    url = app.state.engine.url
-    if app.state.engine.dialect.name == "postgresql":
+    engine = Components.of(app).engine
+    url = engine.url
+    if engine.dialect.name == "postgresql":
         broken = url.set(port=1)
     else:
         broken = url.set(database=f"{tmp_path}/missing-dir/x.db")
-    app.state.engine = create_engine(broken)
+    gone = create_engine(broken)
+    app.dependency_overrides[get_engine] = lambda: gone
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"]["ok"] is False
@@ -44,6 +48,6 @@ def test_healthz_reports_the_audit_log(client: TestClient, app, tenant) -> None:
         "last_pass_finished_at": None,
         "last_pass_seconds": None,
     }
-    app.state.log_reverifier.run_pass()
+    Components.of(app).log_reverifier.run_pass()
     audit = client.get("/healthz").json()["audit_log"]
     assert audit["reverifier"]["passes"] == 1 and audit["reverifier"]["last_pass_finished_at"]

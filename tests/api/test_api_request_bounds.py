@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.json_input import SAFE_RECURSION_LIMIT, JsonRefused, loads_strict, nesting_depth
 
 JSON = {"Content-Type": "application/json"}
@@ -79,7 +80,7 @@ def test_a_fresh_server_process_survives_a_deep_body(tmp_path) -> None:
 def test_body_over_the_limit_is_413_before_it_is_read(
     client: TestClient, tenant: TenantKeys
 ) -> None:
-    limit = client.app.state.settings.max_body_bytes
+    limit = Components.of(client.app).settings.max_body_bytes
     before = _org_count(client, tenant)
     big = b'{"name": "' + b"x" * (limit + 10) + b'", "kind": "dealer"}'
     response = client.post(
@@ -92,7 +93,7 @@ def test_body_over_the_limit_is_413_before_it_is_read(
 
 
 def test_streamed_body_over_the_limit_is_413(client: TestClient, tenant: TenantKeys) -> None:
-    limit = client.app.state.settings.max_body_bytes
+    limit = Components.of(client.app).settings.max_body_bytes
 
     def chunks():
         for _ in range(limit // 65536 + 2):

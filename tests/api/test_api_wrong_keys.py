@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
@@ -11,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
 from trace_api import deps
+from trace_api.components import Components
 from trace_api.deps import WrongKeysThrottled
 from trace_api.errors import Unauthenticated
 from trace_api.ratelimit import TokenBuckets
@@ -19,7 +19,7 @@ WRONG = {"Authorization": "Bearer trk_0123456789abcdef_not-the-secret"}
 
 
 def test_wrong_keys_are_throttled_per_client(app: FastAPI, tenant: TenantKeys) -> None:
-    burst = app.state.settings.auth_failure_burst
+    burst = Components.of(app).settings.auth_failure_burst
     with TestClient(app, client=("203.0.113.7", 40000)) as guesser:
         answers = [guesser.get("/v1/whoami", headers=WRONG).status_code for _ in range(burst)]
         assert answers == [401] * burst
@@ -37,7 +37,7 @@ def test_wrong_keys_are_throttled_per_client(app: FastAPI, tenant: TenantKeys) -
 
 
 def test_right_keys_cost_nothing(app: FastAPI, tenant: TenantKeys) -> None:
-    burst = app.state.settings.auth_failure_burst
+    burst = Components.of(app).settings.auth_failure_burst
     with TestClient(app, client=("203.0.113.8", 40000)) as client:
         for _ in range(burst + 5):
             assert client.get("/v1/whoami", headers=tenant.auth("admin")).status_code == 200
@@ -47,10 +47,7 @@ def test_concurrent_guesses_get_no_more_lookups_than_the_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     burst = 10
-    request = SimpleNamespace(
-        app=SimpleNamespace(state=SimpleNamespace(auth_failures=TokenBuckets(0.001, burst))),
-        client=SimpleNamespace(host="203.0.113.50"),
-    )
+    failures = TokenBuckets(0.001, burst)
     release, lookups, settled = threading.Event(), [], threading.Semaphore(0)
 
     def slow_wrong_key(*, session: object, key_text: str) -> None:
@@ -64,7 +61,7 @@ def test_concurrent_guesses_get_no_more_lookups_than_the_budget(
 
     def guess() -> None:
         try:
-            deps.authenticate_throttled(request, None, "trk_x_y")  # type: ignore[arg-type]
+            deps.authenticate_throttled(failures, "203.0.113.50", None, "trk_x_y")  # type: ignore[arg-type]
         except WrongKeysThrottled:
             outcomes.append("429")
             settled.release()

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from trace_api.audit import log as audit_log
+from trace_api.components import Components
 from trace_api.db import transaction
 
 _TABLES = ("audit_entries", "audit_checkpoints")
@@ -70,7 +71,7 @@ def _create(conn: Connection) -> None:
 
 def grow(app: FastAPI, tenant_id: str, n: int) -> None:
     """Append `n` entries through the service, as any state change would."""
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         audit_log.append_many(
             session=session,
             tenant_id=tenant_id,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from fixtures.anchoring import chain_app
 from fixtures.app import make_tenant
 from fixtures.audit import finished_export
+from trace_api.components import Components
 
 
 def test_a_changed_checkpointed_entry_is_found_and_refuses_signing_and_export(
@@ -30,7 +31,7 @@ def test_a_changed_checkpointed_entry_is_found_and_refuses_signing_and_export(
         assert checkpoint(client, tenant).status_code == 201
         grow(app, tenant.tenant_id, 5)
         assert checkpoint(client, tenant).status_code == 201  # entry 3 is well behind it
-        app.state.log_reverifier.run_pass()
+        Components.of(app).log_reverifier.run_pass()
         assert client.get("/healthz").json()["audit_log"]["ok"] is True
 
         tamper_behind_triggers(
@@ -39,7 +40,7 @@ def test_a_changed_checkpointed_entry_is_found_and_refuses_signing_and_export(
             b=b'{"v":1,"forged":true}',
             t=tenant.tenant_id,
         )
-        app.state.log_reverifier.run_pass()
+        Components.of(app).log_reverifier.run_pass()
 
         health = client.get("/healthz").json()
         assert health["status"] == "degraded"
@@ -63,7 +64,7 @@ def test_a_changed_checkpointed_entry_is_found_and_refuses_signing_and_export(
         assert refused.json()["type"].endswith("/problems/log-integrity")
         assert "entry seq 3" in refused.json()["detail"]
         assert refused.json()["seq"] == 3
-        assert app.state.checkpointer.run_once() == 1  # the other tenant only
+        assert Components.of(app).checkpointer.run_once() == 1  # the other tenant only
         assert (
             client.get("/v1/audit/checkpoints", headers=tenant.auth("compliance")).json()[0]["size"]
             == 25 + 7

@@ -15,21 +15,22 @@ from fixtures.app import make_tenant
 from fixtures.audit import tamper
 from trace_api.audit import log as audit_log
 from trace_api.audit.checkpoints import LogIntegrityError, create_checkpoint
+from trace_api.components import Components
 from trace_api.db import transaction
 
 
 def _checkpoint(app, tenant_id):
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         return create_checkpoint(
             session=session,
             tenant_id=tenant_id,
-            signing_key=app.state.signing_key,
-            trees=app.state.log_trees,
+            signing_key=Components.of(app).signing_key,
+            trees=Components.of(app).log_trees,
         )
 
 
 def _grow(app, tenant_id: str, n: int) -> None:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         audit_log.append_many(
             session=session,
             tenant_id=tenant_id,
@@ -46,20 +47,20 @@ def test_checkpoints_are_signed_consistent_and_anchored(
     assert _checkpoint(app, tenant.tenant_id).created is False  # nothing new: same one
     _grow(app, tenant.tenant_id, 25)
     second = _checkpoint(app, tenant.tenant_id).checkpoint
-    public = app.state.signing_key.public_key
+    public = Components.of(app).signing_key.public_key
     for record in (first, second):
         verify_checkpoint(public, record.body, record.signature)  # raises if it does not hold
     cp1, cp2 = Checkpoint.from_body(first.body), Checkpoint.from_body(second.body)
     assert cp2.previous_size == cp1.size and cp2.previous_root == cp1.root
     with (
-        transaction(app.state.sessions) as session,
-        app.state.log_trees.tree(session, tenant.tenant_id) as tree,
+        transaction(Components.of(app).sessions) as session,
+        Components.of(app).log_trees.tree(session, tenant.tenant_id) as tree,
     ):
         proof = tree.consistency_proof(cp1.size, cp2.size)
     assert verify_consistency(cp1.size, cp2.size, cp1.root, cp2.root, proof)
 
-    assert app.state.worker.run_until_idle().confirmed == 2
-    contract, _ = app.state.gateway.contract()
+    assert Components.of(app).worker.run_until_idle().confirmed == 2
+    contract, _ = Components.of(app).gateway.contract()
     from chain import anchor_id_for
     from compliance.checkpoint import signing_key_fingerprint
 
@@ -110,7 +111,7 @@ def test_checkpoint_catches_a_new_entry_changed_before_it_was_signed(
     )
     with pytest.raises(LogIntegrityError, match="no longer hashes"):
         _checkpoint(app, tenant.tenant_id)
-    assert app.state.checkpointer.run_once() == 0
+    assert Components.of(app).checkpointer.run_once() == 0
     with TestClient(app) as client:
         health = client.get("/healthz").json()
     assert health["status"] == "degraded"

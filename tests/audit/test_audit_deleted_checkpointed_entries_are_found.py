@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from fixtures.anchoring import chain_app
 from fixtures.app import make_tenant
+from trace_api.components import Components
 
 
 def test_a_deleted_entry_in_the_middle_is_found(
@@ -24,8 +25,8 @@ def test_a_deleted_entry_in_the_middle_is_found(
         tamper_behind_triggers(
             engine, "DELETE FROM audit_entries WHERE tenant_id = :t AND seq = 9", t=tenant.tenant_id
         )
-        app.state.log_reverifier.run_pass()
-        found = {f.where: f for f in app.state.log_integrity.findings(tenant.tenant_id)}
+        Components.of(app).log_reverifier.run_pass()
+        found = {f.where: f for f in Components.of(app).log_integrity.findings(tenant.tenant_id)}
         assert "missing" in found["entry seq 9"].reason
         assert checkpoint(client, tenant).status_code == 409
 
@@ -47,8 +48,8 @@ def test_deleted_checkpointed_entries_at_the_end_are_found_after_a_restart(
         cut=size - 5,
     )
     restarted = chain_app(tmp_path, db_url, engine)  # no high-water mark: a fresh process
-    restarted.state.log_reverifier.run_pass()
-    found = {f.where: f for f in restarted.state.log_integrity.findings(tenant.tenant_id)}
+    Components.of(restarted).log_reverifier.run_pass()
+    found = {f.where: f for f in Components.of(restarted).log_integrity.findings(tenant.tenant_id)}
     assert f"covers {size} entries" in found[f"checkpoint size {size}"].reason
     with TestClient(restarted) as client:
         refused = checkpoint(client, tenant)

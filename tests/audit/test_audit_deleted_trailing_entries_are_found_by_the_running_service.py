@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from fixtures.anchoring import chain_app
 from fixtures.app import make_tenant
+from trace_api.components import Components
 
 _CUT = (
     "DELETE FROM audit_entries WHERE tenant_id = :t AND seq >= :cut",
@@ -31,12 +32,12 @@ def test_the_running_service_catches_the_cut_it_appended_past(
     with TestClient(app) as client:
         size = checkpoint(client, tenant).json()["size"]
         grow(app, tenant.tenant_id, 5)  # committed through this process: the mark follows
-        assert app.state.log_integrity.high_water_mark(tenant.tenant_id) == size + 5
+        assert Components.of(app).log_integrity.high_water_mark(tenant.tenant_id) == size + 5
         tamper_behind_triggers(engine, *_CUT, t=tenant.tenant_id, cut=size)
 
-        app.state.log_reverifier.step()
+        Components.of(app).log_reverifier.step()
 
-        found = {f.where: f for f in app.state.log_integrity.findings(tenant.tenant_id)}
+        found = {f.where: f for f in Components.of(app).log_integrity.findings(tenant.tenant_id)}
         assert f"counts {size} entries, but this service has seen {size + 5}" in (
             found["log size"].reason
         )
@@ -53,12 +54,14 @@ def test_the_cut_is_caught_from_the_head_the_reverifier_saw(
         size = checkpoint(client, tenant).json()["size"]
     restarted = chain_app(tmp_path, db_url, engine)
     grow(restarted, tenant.tenant_id, 5)  # appended by another process: only seen
-    assert restarted.state.log_integrity.high_water_mark(tenant.tenant_id) == size + 5
+    assert Components.of(restarted).log_integrity.high_water_mark(tenant.tenant_id) == size + 5
     other = chain_app(tmp_path, db_url, engine)
-    other.state.log_reverifier.step()  # reads audit_heads: mark at size + 5
+    Components.of(other).log_reverifier.step()  # reads audit_heads: mark at size + 5
     tamper_behind_triggers(engine, *_CUT, t=tenant.tenant_id, cut=size)
-    other.state.log_reverifier.run_pass()
-    assert [f.where for f in other.state.log_integrity.findings(tenant.tenant_id)] == ["log size"]
+    Components.of(other).log_reverifier.run_pass()
+    assert [f.where for f in Components.of(other).log_integrity.findings(tenant.tenant_id)] == [
+        "log size"
+    ]
 
 
 def test_a_restarted_service_cannot_tell_the_window(
@@ -72,7 +75,7 @@ def test_a_restarted_service_cannot_tell_the_window(
     # the service is down; the uncheckpointed tail goes, and the head with it
     tamper_behind_triggers(engine, *_CUT, t=tenant.tenant_id, cut=size)
     restarted = chain_app(tmp_path, db_url, engine)
-    restarted.state.log_reverifier.run_pass()
-    assert restarted.state.log_integrity.findings(tenant.tenant_id) == ()
+    Components.of(restarted).log_reverifier.run_pass()
+    assert Components.of(restarted).log_integrity.findings(tenant.tenant_id) == ()
     with TestClient(restarted) as client:
         assert checkpoint(client, tenant).json()["size"] == size  # nothing to show it

@@ -17,6 +17,7 @@ from fixtures.app import TEST_MASTER_KEY, TenantKeys, make_tenant
 from fixtures.audit import download, finished_export, tamper
 from trace_api.audit import log as audit_log
 from trace_api.cli import app as cli_app
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.settings import get_settings
 
@@ -31,7 +32,7 @@ def _entries(bundle: bytes) -> list[bytes]:
 
 
 def _seed(app, tenant: TenantKeys) -> None:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         audit_log.append_many(
             session=session,
             tenant_id=tenant.tenant_id,
@@ -54,13 +55,17 @@ def test_exported_bundle_verifies_offline_and_anchored(
     tenant = make_tenant(app, "acme")
     _seed(app, tenant)
     with TestClient(app) as client:
-        app.state.worker.run_until_idle()
+        Components.of(app).worker.run_until_idle()
         client.post("/v1/audit/checkpoints", headers=tenant.auth("compliance"))
-        app.state.worker.run_until_idle()  # this checkpoint is anchored; the export's is not
+        Components.of(
+            app
+        ).worker.run_until_idle()  # this checkpoint is anchored; the export's is not
         bundle = _export(client, tenant)
     path = tmp_path / "bundle.zip"
     path.write_bytes(bundle)
-    verdict = verify_bundle(path, expected_public_key=app.state.signing_key.public_key.to_bytes())
+    verdict = verify_bundle(
+        path, expected_public_key=Components.of(app).signing_key.public_key.to_bytes()
+    )
     assert verdict.ok, verdict.describe()
     assert len(_entries(bundle)) == 40 + 7  # the seeded entries after the tenant's own
     stored = list((tmp_path / "trace" / "exports").rglob("*.zip"))
@@ -158,7 +163,7 @@ def test_cli_exports_and_verifies(tmp_path: Path, db_url: str, engine: Engine, m
         untrusted = runner.invoke(cli_app, ["verify-bundle", str(out)])
         assert untrusted.exit_code == 3, untrusted.output  # consistent, but no trust root
         assert untrusted.output.startswith("UNTRUSTED")
-        key = app.state.signing_key.public_key
+        key = Components.of(app).signing_key.public_key
         verified = runner.invoke(cli_app, ["verify-bundle", str(out), "--key", key.hex()])
         assert verified.exit_code == 0, verified.output
         assert (
@@ -184,11 +189,11 @@ def test_bundle_verifies_against_the_chain_it_was_anchored_on(
     _seed(app, tenant)
     with TestClient(app) as client:
         client.post("/v1/audit/checkpoints", headers=tenant.auth("compliance"))
-        assert app.state.worker.run_until_idle().confirmed >= 1
+        assert Components.of(app).worker.run_until_idle().confirmed >= 1
         bundle = _export(client, tenant)
     path = tmp_path / "bundle.zip"
     path.write_bytes(bundle)
-    contract, _ = app.state.gateway.contract()
+    contract, _ = Components.of(app).gateway.contract()
     verdict = verify_bundle(path, rpc_url=node.url, expected_contract=contract.address)
     assert verdict.verified, verdict.describe()
     assert verdict.anchors_checked >= 1

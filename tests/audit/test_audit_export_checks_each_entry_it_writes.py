@@ -14,13 +14,14 @@ from compliance.entry import entry_leaf_hash
 from fixtures.anchoring import chain_app
 from fixtures.app import make_tenant
 from fixtures.audit import finished_export
+from trace_api.components import Components
 
 
 def _covered(app, tenant_id: str) -> None:
     """As after the running re-verifier walked the log once: it trusts that walk."""
-    app.state.log_reverifier.run_pass()
-    app.state.log_integrity.update_status(running=True)
-    assert app.state.log_integrity.covers(tenant_id)
+    Components.of(app).log_reverifier.run_pass()
+    Components.of(app).log_integrity.update_status(running=True)
+    assert Components.of(app).log_integrity.covers(tenant_id)
 
 
 def test_a_changed_body_fails_the_export_before_the_reverifier_sees_it(
@@ -44,7 +45,9 @@ def test_a_changed_body_fails_the_export_before_the_reverifier_sees_it(
         status = finished_export(client, tenant, {"kinds": ["test.grow"]})
     assert status["status"] == "failed", status
     assert "entry 17 no longer hashes to its logged leaf" in status["error"]
-    assert [f.where for f in app.state.log_integrity.findings(tenant.tenant_id)] == ["entry seq 17"]
+    assert [f.where for f in Components.of(app).log_integrity.findings(tenant.tenant_id)] == [
+        "entry seq 17"
+    ]
 
 
 def test_a_rewritten_leaf_fails_the_export(tmp_path: Path, db_url: str, engine: Engine) -> None:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from fixtures.app import TenantKeys
 from trace_api.audit import log as audit_log
+from trace_api.components import Components
 from trace_api.db import transaction
 
 
@@ -20,18 +21,18 @@ def _append(session, tenant_id: str, n: int = 1) -> range:
 
 
 def test_the_mark_follows_commits_only(app: FastAPI, tenant: TenantKeys) -> None:
-    integrity, tenant_id = app.state.log_integrity, tenant.tenant_id
+    integrity, tenant_id = Components.of(app).log_integrity, tenant.tenant_id
     start = integrity.high_water_mark(tenant_id)
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         size = audit_log.log_size(session=session, tenant_id=tenant_id)
     assert start == size  # tenant creation committed through these sessions
 
-    with pytest.raises(RuntimeError), transaction(app.state.sessions) as session:
+    with pytest.raises(RuntimeError), transaction(Components.of(app).sessions) as session:
         _append(session, tenant_id, 3)
         raise RuntimeError("the request fails: nothing commits")
     assert integrity.high_water_mark(tenant_id) == size
 
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         _append(session, tenant_id, 2)
         with session.begin_nested():
             _append(session, tenant_id)
@@ -42,13 +43,13 @@ def test_the_mark_follows_commits_only(app: FastAPI, tenant: TenantKeys) -> None
                 raise RuntimeError("this part is given up")
         except RuntimeError:
             pass
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         committed = audit_log.log_size(session=session, tenant_id=tenant_id)
     assert committed == size + 3
     # the savepoint's rollback made the mark forget this transaction's appends: lower
     # than it could be, never higher than the log
     assert integrity.high_water_mark(tenant_id) <= committed
 
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         _append(session, tenant_id, 4)
     assert integrity.high_water_mark(tenant_id) == committed + 4

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 
 from fixtures.anchoring import chain_app
 from fixtures.app import make_tenant
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import AuditEntry
 
@@ -18,7 +19,7 @@ _SET_BODY = "UPDATE audit_entries SET body = :b WHERE tenant_id = :t AND seq = 4
 
 
 def _body(app, tenant_id: str, seq: int) -> bytes:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         return bytes(
             session.scalar(
                 select(AuditEntry.body).where(
@@ -38,9 +39,9 @@ def test_restoring_the_row_does_not_clear_the_finding(
     with TestClient(app) as client:
         assert checkpoint(client, tenant).status_code == 201
         tamper_behind_triggers(engine, _SET_BODY, b=b'{"forged":1}', t=tenant.tenant_id)
-        app.state.log_reverifier.run_pass()
+        Components.of(app).log_reverifier.run_pass()
         tamper_behind_triggers(engine, _SET_BODY, b=original, t=tenant.tenant_id)  # covering up
-        app.state.log_reverifier.run_pass()
+        Components.of(app).log_reverifier.run_pass()
 
         assert client.get("/healthz").json()["status"] == "degraded"
         report = client.get("/v1/audit/integrity", headers=tenant.auth("admin")).json()
@@ -59,8 +60,8 @@ def test_a_restarted_service_finds_it_again_on_its_first_pass(
     tamper_behind_triggers(engine, _SET_BODY, b=b'{"forged":1}', t=tenant.tenant_id)
 
     restarted = chain_app(tmp_path, db_url, engine)  # same database, same signing key
-    assert restarted.state.log_integrity.findings(tenant.tenant_id) == ()
-    restarted.state.log_reverifier.run_pass()
-    assert [f.where for f in restarted.state.log_integrity.findings(tenant.tenant_id)] == [
+    assert Components.of(restarted).log_integrity.findings(tenant.tenant_id) == ()
+    Components.of(restarted).log_reverifier.run_pass()
+    assert [f.where for f in Components.of(restarted).log_integrity.findings(tenant.tenant_id)] == [
         "entry seq 4"
     ]

@@ -14,6 +14,7 @@ from compliance.entry import entry_leaf_hash
 from fixtures.app import TenantKeys
 from fixtures.audit import log_entries
 from trace_api.audit import log as audit_log
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import AuditEntry
 
@@ -57,7 +58,7 @@ def test_a_refused_request_logs_nothing(
 def test_entries_are_canonical_and_hash_to_their_leaf(app: FastAPI, tenant: TenantKeys) -> None:
     import rfc8785
 
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         for row in session.query(AuditEntry).filter_by(tenant_id=tenant.tenant_id):
             assert rfc8785.dumps(__import__("json").loads(row.body)) == row.body
             assert entry_leaf_hash(row.body) == row.leaf_hash
@@ -81,7 +82,7 @@ def test_concurrent_appends_stay_gapless(app: FastAPI, tenant: TenantKeys) -> No
     def writer(n: int) -> None:
         try:
             for i in range(10):
-                with transaction(app.state.sessions) as session:
+                with transaction(Components.of(app).sessions) as session:
                     audit_log.append(
                         session=session,
                         tenant_id=tenant.tenant_id,
@@ -102,7 +103,7 @@ def test_concurrent_appends_stay_gapless(app: FastAPI, tenant: TenantKeys) -> No
 
 
 def test_append_many_writes_item_refs(app: FastAPI, tenant: TenantKeys) -> None:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         seqs = audit_log.append_many(
             session=session,
             tenant_id=tenant.tenant_id,

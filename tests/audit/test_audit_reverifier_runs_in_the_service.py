@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from fixtures.app import TEST_MASTER_KEY, make_tenant
 from trace_api.app import create_app
+from trace_api.components import Components
 from trace_api.settings import Settings
 
 
@@ -39,7 +40,7 @@ def test_the_service_runs_the_reverifier_and_stops_it(
     app = create_app(settings, engine=engine)
     tenant = make_tenant(app, "acme")
     grow(app, tenant.tenant_id, 30)
-    integrity = app.state.log_integrity
+    integrity = Components.of(app).log_integrity
     with TestClient(app) as client:
         _until(lambda: integrity.status.passes >= 1)
         assert integrity.covers(tenant.tenant_id)

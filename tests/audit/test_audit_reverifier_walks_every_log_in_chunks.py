@@ -17,6 +17,7 @@ from fixtures.anchoring import chain_app
 from fixtures.app import make_tenant
 from trace_api.audit.log import log_size
 from trace_api.audit.reverify import LogReverifier, _CompactRange
+from trace_api.components import Components
 from trace_api.db import transaction
 
 
@@ -35,14 +36,14 @@ def test_a_pass_walks_every_log_in_chunks_and_starts_over(
     app = chain_app(tmp_path, db_url, engine)
     big, small = make_tenant(app, "acme"), make_tenant(app, "globex")
     grow(app, big.tenant_id, 40)
-    integrity = app.state.log_integrity
+    integrity = Components.of(app).log_integrity
     reverifier = LogReverifier(
-        sessions=app.state.sessions,
+        sessions=Components.of(app).sessions,
         integrity=integrity,
-        public_key=app.state.signing_key.public_key,
+        public_key=Components.of(app).signing_key.public_key,
         chunk=10,
     )
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         sizes = {
             t.tenant_id: log_size(session=session, tenant_id=t.tenant_id) for t in (big, small)
         }

@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 from compliance.entry import entry_leaf_hash
 from fixtures.anchoring import chain_app
 from fixtures.app import make_tenant
+from trace_api.components import Components
 
 
 def _findings(app, tenant_id: str) -> dict[str, str]:
-    return {f.where: f.reason for f in app.state.log_integrity.findings(tenant_id)}
+    return {f.where: f.reason for f in Components.of(app).log_integrity.findings(tenant_id)}
 
 
 def test_an_entry_rewritten_with_its_leaf_breaks_the_checkpoint_root(
@@ -40,7 +41,7 @@ def test_an_entry_rewritten_with_its_leaf_breaks_the_checkpoint_root(
         t=tenant.tenant_id,
     )
     restarted = chain_app(tmp_path, db_url, engine)
-    restarted.state.log_reverifier.run_pass()
+    Components.of(restarted).log_reverifier.run_pass()
     found = _findings(restarted, tenant.tenant_id)
     assert set(found) == {f"checkpoint size {first}", f"checkpoint size {second}"}
     assert "no longer reproduce its signed root" in found[f"checkpoint size {first}"]
@@ -65,7 +66,7 @@ def test_a_checkpoint_row_changed_to_match_is_found(
         t=tenant.tenant_id,
     )
     restarted = chain_app(tmp_path, db_url, engine)
-    restarted.state.log_reverifier.run_pass()
+    Components.of(restarted).log_reverifier.run_pass()
     found = _findings(restarted, tenant.tenant_id)
     assert (
         "does not verify under the service's signing key" in found[f"checkpoint size {cp['size']}"]

@@ -11,6 +11,7 @@ from movements.channel_setup import Channel, build_channel, last_seq
 from sqlalchemy import func, select
 
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import AuditEntry
 
@@ -38,7 +39,7 @@ def test_a_time_without_a_utc_value_is_a_4xx_and_stores_nothing(channel: Channel
     assert answer.status_code == 422 and "UTC" in answer.text
     listing = channel.client.get("/v1/alerts", params={"since": at}, headers=channel.auth("admin"))
     assert listing.status_code == 422
-    with transaction(channel.app.state.sessions) as session:
+    with transaction(Components.of(channel.app).sessions) as session:
         newest = session.scalar(
             select(func.max(AuditEntry.seq)).where(AuditEntry.tenant_id == channel.tenant.tenant_id)
         )

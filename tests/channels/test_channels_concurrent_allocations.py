@@ -19,6 +19,7 @@ from sqlalchemy import event, select
 
 from fixtures.app import TenantKeys
 from trace_api.channels import allocations
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import Allocation
 
@@ -53,7 +54,7 @@ def test_concurrent_allocations_of_one_item_leave_one_current(channel: Channel) 
             second_through.append(first_commits.is_set())
 
     def allocate(org: str, hold: bool) -> None:
-        session = channel.app.state.sessions()
+        session = Components.of(channel.app).sessions()
         try:
             allocations.allocate(
                 session=session,
@@ -75,7 +76,7 @@ def test_concurrent_allocations_of_one_item_leave_one_current(channel: Channel) 
         finally:
             session.close()
 
-    engine = channel.app.state.engine
+    engine = Components.of(channel.app).engine
     event.listen(engine, "before_cursor_execute", before)
     event.listen(engine, "after_cursor_execute", after)
     try:
@@ -95,7 +96,7 @@ def test_concurrent_allocations_of_one_item_leave_one_current(channel: Channel) 
         event.remove(engine, "after_cursor_execute", after)
     assert errors == []
     assert second_through == [True]  # it waited for the first and got in only at its commit
-    with transaction(channel.app.state.sessions) as session:
+    with transaction(Components.of(channel.app).sessions) as session:
         current = session.scalars(
             select(Allocation.organisation_id).where(
                 Allocation.target == key, Allocation.replaced_at.is_(None)

@@ -13,6 +13,7 @@ from crypto.merkle import MerkleTree
 from fixtures.app import TenantKeys
 from fixtures.audit import log_entries
 from fixtures.codes import GTIN, issue_batch, make_batch, make_product
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import AnchorJob, Code, CodeTree
 from trace_api.tenancy import service as tenancy_service
@@ -104,7 +105,7 @@ def test_small_issue_answers_at_once_with_rows_tree_anchor_job_and_one_audit_ent
     issuance = issued.issuance
     assert issuance["status"] == "done" and issuance["issued"] == 7
     assert [c["serial"] for c in issued.codes] == sorted(c["serial"] for c in issued.codes)
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         rows = session.execute(
             select(Code.idx, Code.serial).where(Code.issuance_id == issuance["id"])
         ).all()
@@ -140,15 +141,17 @@ def test_a_batch_is_issued_once_and_bad_counts_change_nothing(
             f"/v1/batches/{other['id']}/codes", json={"count": count}, headers=auth
         )
         assert response.status_code == 422, count
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         assert session.scalar(select(func.count()).select_from(Code)) == 3
 
 
 def test_large_issue_runs_as_a_job_with_progress_and_pins_handed_out_once(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
-    app.state.settings.codes_sync_limit = 100
-    app.state.code_issuer.sealers.workers = 0  # seal in-process: no worker start-up in tests
+    Components.of(app).settings.codes_sync_limit = 100
+    Components.of(
+        app
+    ).code_issuer.sealers.workers = 0  # seal in-process: no worker start-up in tests
     product = make_product(client, tenant)
     batch = make_batch(client, tenant, product["id"])
     auth = tenant.auth("operator")
@@ -171,7 +174,7 @@ def test_large_issue_runs_as_a_job_with_progress_and_pins_handed_out_once(
     assert lines[0] == "serial,pin" and len(lines) == 1501
     assert all(len(line.split(",")[1]) == 8 for line in lines[1:])
     assert client.get(f"{location}/pins.csv", headers=auth).status_code == 409  # once only
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         stored = session.scalars(select(Code.pin_hash).where(Code.issuance_id == job["id"]))
         hashes = list(stored)
     assert len(hashes) == 1500 and all(h is not None and len(h) == 16 for h in hashes)
@@ -184,8 +187,8 @@ def test_issue_with_workers_matches_in_process(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     """The spawned sealing processes produce codes that resolve as genuine."""
-    app.state.settings.codes_sync_limit = 10
-    app.state.code_issuer.sealers.workers = 1
+    Components.of(app).settings.codes_sync_limit = 10
+    Components.of(app).code_issuer.sealers.workers = 1
     product = make_product(client, tenant)
     batch = make_batch(client, tenant, product["id"])
     auth = tenant.auth("operator")
@@ -212,7 +215,7 @@ def test_issue_needs_an_active_data_key_and_then_changes_nothing(
 ) -> None:
     product = make_product(client, tenant)
     batch = make_batch(client, tenant, product["id"])
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         for key in tenancy_service.list_data_keys(session=session, tenant_id=tenant.tenant_id):
             tenancy_service.shred_data_key(
                 session=session, tenant_id=tenant.tenant_id, key_id=key.key_id
@@ -222,7 +225,7 @@ def test_issue_needs_an_active_data_key_and_then_changes_nothing(
     )
     assert response.status_code == 409
     assert "data key" in response.json()["detail"]
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         assert session.scalar(select(func.count()).select_from(Code)) == 0
         assert session.scalar(select(func.count()).select_from(AnchorJob)) == 0
 

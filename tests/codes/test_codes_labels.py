@@ -13,6 +13,7 @@ from PIL import Image
 
 from fixtures.app import TenantKeys
 from fixtures.codes import issue_batch
+from trace_api.components import Components
 
 
 def decode(png: bytes) -> list[str]:
@@ -66,7 +67,7 @@ def test_pdf_sheet_holds_every_label_and_each_decodes(
 def test_pdf_refuses_large_batches_and_points_to_the_csv(
     client: TestClient, tenant: TenantKeys, app
 ) -> None:
-    app.state.settings.label_pdf_max = 4
+    Components.of(app).settings.label_pdf_max = 4
     issued = issue_batch(client, tenant, count=5)
     response = client.get(f"/v1/batches/{issued.batch_id}/labels.pdf", headers=tenant.auth("admin"))
     assert response.status_code == 413

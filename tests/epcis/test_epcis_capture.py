@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from fixtures.app import TEST_MASTER_KEY, TenantKeys, make_tenant
 from fixtures.audit import log_entries
 from trace_api.app import create_app
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.epcis import identifiers
 from trace_api.models import EpcisEvent
@@ -20,7 +21,7 @@ from trace_api.settings import Settings
 
 
 def _stored(app: FastAPI, tenant: TenantKeys) -> int:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         count = session.scalar(select(func.count()).where(EpcisEvent.tenant_id == tenant.tenant_id))
     return int(count or 0)
 

@@ -15,6 +15,7 @@ from epcis_support import object_event
 from fastapi import FastAPI
 
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.epcis import capture
 from trace_api.epcis import service as epcis_service
@@ -48,7 +49,7 @@ class Finished:
 def _capture(
     app: FastAPI, capturer: Capturer, events: list[dict[str, Any]], hook: Heard, behaviour: str
 ) -> Finished:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         job = capture.start_job(
             session=session, capturer=capturer, behaviour=behaviour, event_count=len(events)
         )
@@ -65,7 +66,7 @@ def _capture(
 
 
 def test_each_rejected_event_has_its_kind_and_index(app: FastAPI, tenant: TenantKeys) -> None:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         other = tenancy_service.create_organisation(
             session=session, tenant_id=tenant.tenant_id, name="rival", kind="dealer"
         )

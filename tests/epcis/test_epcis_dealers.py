@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.tenancy import service as tenancy_service
 
@@ -148,7 +149,7 @@ def test_another_dealer_sees_none_of_it(
 ) -> None:
     _history(client, tenant)
     _register(client, tenant)
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         org = tenancy_service.create_organisation(
             session=session, tenant_id=tenant.tenant_id, name="other dealer", kind="dealer"
         )

@@ -14,6 +14,7 @@ from webhook_support import Clock, FakeDns, LoopbackOnlyNetwork, Receiver
 
 from fixtures.anvil import free_port
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.epcis.webhooks import WebhookDeliverer
 
 SUBSCRIPTIONS = "/epcis/queries/all/subscriptions"
@@ -105,7 +106,10 @@ def test_credentials_and_other_schemes_are_refused(client: TestClient, named: Te
 def _delivering(app: FastAPI, network: LoopbackOnlyNetwork) -> tuple[WebhookDeliverer, Clock]:
     clock = Clock()
     deliverer = WebhookDeliverer(
-        sessions=app.state.sessions, settings=app.state.settings, clock=clock, network=network
+        sessions=Components.of(app).sessions,
+        settings=Components.of(app).settings,
+        clock=clock,
+        network=network,
     )
     return deliverer, clock
 

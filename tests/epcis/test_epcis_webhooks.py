@@ -16,6 +16,7 @@ from webhook_support import TOKEN, Clock, FakeDns, Receiver, tls_contexts
 
 from fixtures.anvil import free_port
 from fixtures.app import TenantKeys
+from trace_api.components import Components
 from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.settings import Settings
 
@@ -84,8 +85,10 @@ def test_a_subscriber_down_for_a_while_then_up_gets_every_matching_event(
 ) -> None:
     subscription = _subscribe(client, tenant, receiver.url)
     clock = Clock()  # from now on: the subscription is due at once, however slow its set-up
-    settings = app.state.settings.model_copy(update={"epcis_webhook_batch": 4})
-    deliverer = WebhookDeliverer(sessions=app.state.sessions, settings=settings, clock=clock)
+    settings = Components.of(app).settings.model_copy(update={"epcis_webhook_batch": 4})
+    deliverer = WebhookDeliverer(
+        sessions=Components.of(app).sessions, settings=settings, clock=clock
+    )
     expected: list[str] = []
     for start in (0, 30, 60):  # three captures while nobody listens
         doc, wanted = _shipments(start, 10)
@@ -139,7 +142,7 @@ def test_retries_back_off_and_the_wait_is_visible(
     subscription = _subscribe(client, tenant, receiver.url)
     clock = Clock()  # from now on: the subscription is due at once, however slow its set-up
     deliverer = WebhookDeliverer(
-        sessions=app.state.sessions, settings=app.state.settings, clock=clock
+        sessions=Components.of(app).sessions, settings=Components.of(app).settings, clock=clock
     )
     capture(client, tenant, _shipments(1, 2)[0])
     clock.advance(1)
@@ -159,7 +162,7 @@ def test_a_crash_before_progress_is_written_means_a_second_delivery_not_a_loss(
     _subscribe(client, tenant, receiver.url)
     clock = Clock()  # from now on: the subscription is due at once, however slow its set-up
     deliverer = WebhookDeliverer(
-        sessions=app.state.sessions, settings=app.state.settings, clock=clock
+        sessions=Components.of(app).sessions, settings=Components.of(app).settings, clock=clock
     )
     doc, wanted = _shipments(3, 5)
     capture(client, tenant, doc)
@@ -209,7 +212,7 @@ def test_a_schedule_delivers_what_gathered_when_it_fires_and_the_past_on_request
     capture(client, tenant, doc)  # captured before the subscription exists
     clock = Clock()
     deliverer = WebhookDeliverer(
-        sessions=app.state.sessions, settings=app.state.settings, clock=clock
+        sessions=Components.of(app).sessions, settings=Components.of(app).settings, clock=clock
     )
     subscription = _subscribe(
         client,
@@ -243,7 +246,7 @@ def test_last_error_shows_the_class_of_a_failure_and_the_log_the_detail(
     subscription = _subscribe(client, tenant, receiver.url)
     clock = Clock()
     deliverer = WebhookDeliverer(
-        sessions=app.state.sessions, settings=app.state.settings, clock=clock
+        sessions=Components.of(app).sessions, settings=Components.of(app).settings, clock=clock
     )
     capture(client, tenant, _shipments(1, 2)[0])
     seen = []
@@ -279,7 +282,7 @@ def test_a_redirect_is_not_followed(
         receiver.start()
         clock = Clock()
         deliverer = WebhookDeliverer(
-            sessions=app.state.sessions, settings=app.state.settings, clock=clock
+            sessions=Components.of(app).sessions, settings=Components.of(app).settings, clock=clock
         )
         capture(client, tenant, _shipments(1, 2)[0])
         clock.advance(1)
@@ -311,8 +314,8 @@ def test_tls_is_checked_against_the_host_name_while_the_connection_is_pinned(
     subscription = _subscribe(client, tenant, f"https://hooks.test:{receiver.port}/epcis-hook")
     clock = Clock()
     deliverer = WebhookDeliverer(
-        sessions=app.state.sessions,
-        settings=app.state.settings,
+        sessions=Components.of(app).sessions,
+        settings=Components.of(app).settings,
         clock=clock,
         ssl_context=client_tls,
     )

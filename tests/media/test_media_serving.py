@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
 from fixtures.images import png
+from trace_api.components import get_media_requests
 from trace_api.ratelimit import TokenBuckets
 
 
@@ -66,7 +67,8 @@ def test_star_does_not_make_a_missing_image_304(client: TestClient) -> None:
 def test_images_are_rate_limited_per_client(
     app: FastAPI, client: TestClient, logo_url: str
 ) -> None:
-    app.state.media_requests = TokenBuckets(rate=0.001, burst=2)
+    budgets = TokenBuckets(rate=0.001, burst=2)
+    app.dependency_overrides[get_media_requests] = lambda: budgets
     assert [client.get(logo_url).status_code for _ in range(2)] == [200, 200]
     throttled = client.get(logo_url)
     assert throttled.status_code == 429

@@ -23,6 +23,7 @@ from fixtures.images import (
     phone_photo,
     png,
 )
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.media.images import DISPLAY_SIDE
 from trace_api.models import Media
@@ -48,7 +49,7 @@ def _stored(client: TestClient, tenant: TenantKeys, body: bytes) -> tuple[bytes,
 
 
 def _media_count(app: FastAPI) -> int:
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         return int(session.scalar(select(func.count()).select_from(Media)) or 0)
 
 

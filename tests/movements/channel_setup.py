@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from fixtures.app import TenantKeys
 from fixtures.codes import IssuedBatch, issue_batch
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import (
     Allocation,
@@ -88,7 +89,7 @@ class Channel:
         assert received["alerts"] == [], received
 
     def alerts(self) -> list[DiversionAlert]:
-        with transaction(self.app.state.sessions) as session:
+        with transaction(Components.of(self.app).sessions) as session:
             return list(
                 session.scalars(
                     select(DiversionAlert)
@@ -99,16 +100,16 @@ class Channel:
 
     def state(self, key: str) -> ItemState | None:
         """The key's state as the API shows it (through its containers), detached."""
-        with transaction(self.app.state.sessions) as session:
+        with transaction(Components.of(self.app).sessions) as session:
             return paths.item_state(session, self.tenant.tenant_id, key)
 
     def path(self, key: str) -> list[paths.PathStep]:
-        with transaction(self.app.state.sessions) as session:
+        with transaction(Components.of(self.app).sessions) as session:
             return paths.path(session, self.tenant.tenant_id, key)
 
     def counts(self) -> tuple[int, int, int, int]:
         """Events, item states, movements and alerts stored for the tenant."""
-        with transaction(self.app.state.sessions) as session:
+        with transaction(Components.of(self.app).sessions) as session:
             return tuple(  # type: ignore[return-value]
                 int(
                     session.scalar(
@@ -122,7 +123,7 @@ class Channel:
             )
 
     def add(self, *rows: Any) -> None:
-        with transaction(self.app.state.sessions) as session:
+        with transaction(Components.of(self.app).sessions) as session:
             session.add_all(rows)
 
     def allocate(
@@ -161,7 +162,7 @@ def build_channel(app: FastAPI, client: TestClient, tenant: TenantKeys, codes: i
     """The channel above, a dealer key per organisation, ``codes`` codes of one batch
     allocated to the Zhejiang distributor."""
     channel = Channel(app, client, tenant)
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         for name, kind, parent, territory in TREE:
             org = tenancy_service.create_organisation(
                 session=session,
@@ -201,7 +202,7 @@ def sscc(n: int) -> str:
 
 def last_seq(channel: Channel, kind: str) -> int:
     """The number of the tenant's newest audit log entry of ``kind``."""
-    with transaction(channel.app.state.sessions) as session:
+    with transaction(Components.of(channel.app).sessions) as session:
         seq = session.scalar(
             select(func.max(AuditEntry.seq)).where(
                 AuditEntry.tenant_id == channel.tenant.tenant_id, AuditEntry.kind == kind

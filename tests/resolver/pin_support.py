@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from fixtures.codes import JSON, IssuedBatch
+from trace_api.components import Components
 from trace_api.models import utcnow
 
 
@@ -27,7 +28,7 @@ class Clock:
 
 def fake_clock(app: FastAPI) -> Clock:
     clock = Clock()
-    app.state.resolver.clock = clock
+    Components.of(app).resolver.clock = clock
     return clock
 
 

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from fixtures.codes import JSON, IssuedBatch
+from trace_api.components import Components
 from trace_api.ratelimit import TokenBuckets
 
 
@@ -19,7 +20,7 @@ def scan(client: TestClient, issued: IssuedBatch, times: int, n: int = 0) -> dic
 
 
 def unlimited(app: FastAPI) -> None:
-    app.state.resolver.requests = TokenBuckets(rate=1e6, burst=1e6)  # not what is tested
+    Components.of(app).resolver.requests = TokenBuckets(rate=1e6, burst=1e6)  # not what is tested
 
 
 def run_sql(engine: Engine, sql: str, **params: object) -> None:

@@ -9,6 +9,7 @@ from pin_support import client_at
 from fixtures.app import TenantKeys
 from fixtures.audit import log_entries
 from fixtures.codes import JSON, issue_batch
+from trace_api.components import Components
 
 
 def _scan(client: TestClient, path: str, query: str = "") -> dict:
@@ -59,7 +60,7 @@ def test_far_apart_stays_on_every_later_scan_and_the_page_until_cleared(
 def test_many_scans_count_afresh_after_a_review_and_a_confirmed_copy_is_suspicious(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
-    app.state.resolver.settings.scan_warn_count = 3
+    Components.of(app).resolver.settings.scan_warn_count = 3
     issued = issue_batch(client, tenant, count=1)
     path = issued.path(0)
     assert [_scan(client, path)["verdict"] for _ in range(6)] == ["genuine"] * 6  # one client

@@ -8,6 +8,7 @@ from pin_support import fake_clock, post_pin, wrong_pin
 
 from fixtures.app import TenantKeys
 from fixtures.codes import issue_batch
+from trace_api.components import Components, get_resolver
 from trace_api.resolver.pins import Backoff
 from trace_api.resolver.service import Resolver
 
@@ -16,7 +17,7 @@ def test_backing_off_answers_429_and_doubles_up_to_its_cap(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     clock = fake_clock(app)
-    settings = app.state.settings
+    settings = Components.of(app).settings
     settings.pin_client_max_failures = 1_000  # one client here; the code's limit is tested
     issued = issue_batch(client, tenant, count=1, pins=True)
     right, wrong = issued.codes[0]["pin"], wrong_pin(issued)
@@ -51,13 +52,14 @@ def test_the_code_backs_off_in_every_process_and_after_a_restart(
 ) -> None:
     clock = fake_clock(app)
     issued = issue_batch(client, tenant, count=1, pins=True)
-    for _ in range(app.state.settings.pin_max_failures):
+    parts = Components.of(app)
+    for _ in range(parts.settings.pin_max_failures):
         post_pin(client, issued, wrong_pin(issued))
     restarted = Resolver(
-        settings=app.state.settings, master_key=app.state.master_key, gateway=app.state.gateway
+        settings=parts.settings, master_key=parts.master_key, gateway=parts.gateway
     )  # nothing in memory: what it knows of the code is in the database
     restarted.clock = clock
-    app.state.resolver = restarted
+    app.dependency_overrides[get_resolver] = lambda: restarted
     assert post_pin(client, issued, issued.codes[0]["pin"]).status_code == 429
     clock.advance(60)
     assert post_pin(client, issued, issued.codes[0]["pin"]).json()["pin"]["result"] == "verified"

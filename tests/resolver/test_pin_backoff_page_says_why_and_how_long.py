@@ -8,6 +8,7 @@ from pin_support import client_at, fake_clock, post_pin, wrong_pin
 
 from fixtures.app import TenantKeys
 from fixtures.codes import issue_batch
+from trace_api.components import Components
 
 EN = {"Accept-Language": "en"}
 
@@ -18,7 +19,7 @@ def test_the_page_says_the_code_backs_off_possibly_because_of_someone_else(
     fake_clock(app)
     issued = issue_batch(client, tenant, count=1, pins=True)
     stranger = client_at(app, "198.51.100.20")
-    for _ in range(app.state.settings.pin_max_failures):
+    for _ in range(Components.of(app).settings.pin_max_failures):
         post_pin(stranger, issued, wrong_pin(issued))
     zh = client.post(issued.path(0), data={"pin": issued.codes[0]["pin"]})
     assert zh.status_code == 429 and zh.headers["retry-after"] == "60"
@@ -40,7 +41,7 @@ def test_the_page_says_when_the_client_backs_off_and_what_the_wrong_pin_started(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     fake_clock(app)
-    limit = app.state.settings.pin_client_max_failures
+    limit = Components.of(app).settings.pin_client_max_failures
     issued = issue_batch(client, tenant, count=limit + 1, pins=True)
     for n in range(limit - 1):
         post_pin(client, issued, wrong_pin(issued, n), n)

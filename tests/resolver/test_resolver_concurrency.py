@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from fixtures.app import TenantKeys
 from fixtures.codes import JSON, issue_batch
 from trace_api.codes.gs1 import parse_item_link
+from trace_api.components import Components
 from trace_api.ratelimit import TokenBuckets
 from trace_api.resolver.service import Resolver
 
@@ -21,7 +22,9 @@ def test_concurrent_scans_over_http_count_exactly(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     issued = issue_batch(client, tenant, count=1)
-    app.state.resolver.requests = TokenBuckets(rate=1e6, burst=1e6)  # not what is tested here
+    Components.of(app).resolver.requests = TokenBuckets(
+        rate=1e6, burst=1e6
+    )  # not what is tested here
 
     def scan(_: int) -> int:
         return int(client.get(issued.path(0), headers=JSON).json()["scans"]["count"])
@@ -45,7 +48,9 @@ def test_concurrent_scans_from_separate_resolvers_count_exactly(
     link = parse_item_link(issued.path(0))
     resolvers = [
         Resolver(
-            settings=app.state.settings, master_key=app.state.master_key, gateway=app.state.gateway
+            settings=Components.of(app).settings,
+            master_key=Components.of(app).master_key,
+            gateway=Components.of(app).gateway,
         )
         for _ in range(THREADS)
     ]
@@ -53,7 +58,9 @@ def test_concurrent_scans_from_separate_resolvers_count_exactly(
     def scan_many(resolver: Resolver) -> list[int]:
         counts = []
         for _ in range(SCANS):
-            with resolver.scan_transaction(app.state.sessions, app.state.engine) as session:
+            with resolver.scan_transaction(
+                Components.of(app).sessions, Components.of(app).engine
+            ) as session:
                 result = resolver.resolve(
                     session=session, link=link, scan=resolver.scan_of("10.0.0.1")
                 )

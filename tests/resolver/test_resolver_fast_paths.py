@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from fixtures.app import TenantKeys
 from fixtures.codes import JSON, issue_batch
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import utcnow
 from trace_api.resolver.lookup import _LOOKUP
@@ -63,7 +64,7 @@ def test_a_shredded_key_erases_the_payload_even_after_a_checked_scan(
 ) -> None:
     issued = issue_batch(client, tenant, count=1)
     assert client.get(issued.path(0), headers=JSON).json()["payload"] == "decrypted"
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         for key in tenancy_service.list_data_keys(session=session, tenant_id=tenant.tenant_id):
             tenancy_service.shred_data_key(
                 session=session, tenant_id=tenant.tenant_id, key_id=key.key_id

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from fixtures.app import TenantKeys
 from fixtures.audit import log_entries
 from fixtures.codes import JSON, issue_batch
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import Code
 
@@ -18,7 +19,7 @@ def test_pin_verifies_once_then_reports_first_use(
 ) -> None:
     issued = issue_batch(client, tenant, count=2, pins=True)
     code = issued.codes[0]
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         stored = session.scalar(select(Code.pin_hash).where(Code.serial == code["serial"]))
     assert stored is not None and code["pin"].encode() not in stored
     first = client.post(issued.path(0), json={"pin": code["pin"]}, headers=JSON).json()
@@ -39,7 +40,7 @@ def test_pin_verifies_once_then_reports_first_use(
 def test_wrong_pins_count_down_to_a_back_off(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
-    app.state.resolver.settings.pin_max_failures = 3
+    Components.of(app).resolver.settings.pin_max_failures = 3
     issued = issue_batch(client, tenant, count=1, pins=True)
     right = issued.codes[0]["pin"]
     wrong = "00000000" if right != "00000000" else "11111111"

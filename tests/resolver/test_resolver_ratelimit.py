@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
 from fixtures.codes import GTIN, JSON, issue_batch
+from trace_api.components import Components
 from trace_api.ratelimit import TokenBuckets
 
 
@@ -14,7 +15,7 @@ def test_too_many_requests_get_429_problem_with_retry_after(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     issued = issue_batch(client, tenant, count=1)
-    app.state.resolver.requests = TokenBuckets(rate=0.01, burst=3)
+    Components.of(app).resolver.requests = TokenBuckets(rate=0.01, burst=3)
     for _ in range(3):
         assert client.get(issued.path(0), headers=JSON).status_code == 200
     refused = client.get(issued.path(0), headers=JSON)
@@ -24,7 +25,7 @@ def test_too_many_requests_get_429_problem_with_retry_after(
     assert int(refused.headers["retry-after"]) >= 1
     assert client.get(f"/v1/codes/{issued.codes[0]['serial']}/proof").status_code == 429
     # the refused request was not counted as a scan
-    app.state.resolver.requests = TokenBuckets(rate=100, burst=100)
+    Components.of(app).resolver.requests = TokenBuckets(rate=100, burst=100)
     assert client.get(issued.path(0), headers=JSON).json()["scans"]["count"] == 4
 
 
@@ -32,7 +33,7 @@ def test_guessing_serials_is_stopped_after_a_few_misses(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     issued = issue_batch(client, tenant, count=1)
-    app.state.resolver.misses = TokenBuckets(rate=0.001, burst=2)
+    Components.of(app).resolver.misses = TokenBuckets(rate=0.001, burst=2)
     guesses = [f"/01/{GTIN}/21/{'0' * 15}{c}X" for c in "12"]
     for guess in guesses:
         assert client.get(guess, headers=JSON).status_code == 404

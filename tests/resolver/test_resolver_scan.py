@@ -14,6 +14,7 @@ from crypto.merkle import leaf_hash, verify_inclusion
 from fixtures.app import TenantKeys
 from fixtures.audit import log_entries
 from fixtures.codes import GTIN, JSON, issue_batch
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import CodeScan, ResolverMiss
 
@@ -34,7 +35,7 @@ def test_genuine_code_shows_product_batch_and_a_proof_anchored_on_chain(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     issued = issue_batch(client, tenant, count=9)
-    app.state.worker.run_until_idle()
+    Components.of(app).worker.run_until_idle()
     response = client.get(issued.path(4), headers=JSON)
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
@@ -53,7 +54,7 @@ def test_genuine_code_shows_product_batch_and_a_proof_anchored_on_chain(
     anchor = proof["anchor"]
     assert anchor["status"] == "confirmed" and anchor["confirmations"] >= 1
     assert {"chain_id", "contract", "tx", "block", "block_hash", "anchor_id"} <= set(anchor)
-    contract, _ = app.state.gateway.contract()
+    contract, _ = Components.of(app).gateway.contract()
     onchain = contract.get_anchor(bytes.fromhex(anchor["anchor_id"][2:]))
     assert onchain.root.hex() == proof["root"] and onchain.size == 9
     kinds = [e["kind"] for e in body["timeline"]]
@@ -79,7 +80,7 @@ def test_the_page_says_anchored_once_the_chain_confirms(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     issued = issue_batch(client, tenant, count=2)
-    app.state.worker.run_until_idle()
+    Components.of(app).worker.run_until_idle()
     page = client.get(issued.path(0), headers={"Accept": "text/html"}).text
     assert "与区块链上的存证一致" in page and "确认中" not in page
     assert re.search(r"这件商品的记录已于 \d{4}-\d\d-\d\d \d\d:\d\d 写入区块链", page)
@@ -99,7 +100,7 @@ def test_unknown_and_malformed_serials_are_unknown_and_counted_as_misses(
     # Pages are 200 whatever the verdict (in-app browsers), the JSON above keeps its 404.
     assert page.status_code == 200 and page.headers["x-trace-verdict"] == "unknown"
     assert "未找到" in page.text and wrong_check in page.text
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         assert session.scalar(select(func.count()).select_from(ResolverMiss)) == 4
         assert session.scalar(select(func.count()).select_from(CodeScan)) == 0
     assert client.get(f"/v1/codes/{wrong_check}/proof").status_code == 404
@@ -162,7 +163,7 @@ def test_tampered_rows_are_suspicious_never_genuine(
             blob = bytearray(conn.execute(text("SELECT leaf_hashes FROM code_trees")).scalar_one())
         blob[5] ^= 0xFF
         _tamper(engine, "UPDATE code_trees SET leaf_hashes = :b", b=bytes(blob))
-        app.state.resolver.trees.forget(issued.issuance["id"])
+        Components.of(app).resolver.trees.forget(issued.issuance["id"])
     else:  # the recorded root changed
         _tamper(engine, "UPDATE code_issuances SET root = :r", r="0x" + "ab" * 32)
     response = client.get(issued.path(0), headers=JSON)
@@ -205,7 +206,7 @@ def test_recalled_batch_and_item_answer_410_with_the_reason(
 def test_scans_are_counted_and_clone_warnings_raised_and_logged(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
-    app.state.resolver.settings.scan_warn_count = 3
+    Components.of(app).resolver.settings.scan_warn_count = 3
     issued = issue_batch(client, tenant, count=1)
     path = issued.path(0)
     first = client.get(f"{path}?region=330106", headers=JSON).json()
@@ -229,7 +230,7 @@ def test_scans_are_counted_and_clone_warnings_raised_and_logged(
     kinds = [e["kind"] for e in log_entries(app, tenant.tenant_id)]
     assert kinds.count("code.first_scan") == 1  # not every scan: the first one
     assert kinds.count("code.clone_warning") == 2  # far apart once, too many once
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         hashes = set(session.scalars(select(CodeScan.client_hash)))
     assert len(hashes) == 5 and all(len(h) == 16 for h in hashes)
     assert b"testclient" not in next(iter(hashes))

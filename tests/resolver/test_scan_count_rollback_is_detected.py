@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from fixtures.app import TenantKeys
 from fixtures.audit import log_entries
 from fixtures.codes import issue_batch
+from trace_api.components import Components
 from trace_api.resolver.seals import ScanSealer
 
 
@@ -71,7 +72,7 @@ def test_records_deleted_behind_the_triggers_break_their_seal(
     serial = issued.codes[0]["serial"]
     scan(client, issued, 31)
     scan(client, issued, 3, n=1)
-    (seal,) = ScanSealer(sessions=app.state.sessions).run_once()
+    (seal,) = ScanSealer(sessions=Components.of(app).sessions).run_once()
     assert seal.count == 34
     without_append_only(
         engine,
@@ -97,7 +98,7 @@ def test_a_changed_record_changes_its_seals_root(
     unlimited(app)
     issued = issue_batch(client, tenant, count=1)
     scan(client, issued, 3)
-    assert [s.count for s in ScanSealer(sessions=app.state.sessions).run_once()] == [3]
+    assert [s.count for s in ScanSealer(sessions=Components.of(app).sessions).run_once()] == [3]
     without_append_only(engine, "UPDATE code_scans SET region = '110000' WHERE seq = 2")
     (finding,) = _verify(client, tenant)["findings"]
     assert finding["check"] == "seal_root" and "records were changed" in finding["detail"]

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from fixtures.app import TenantKeys
 from fixtures.codes import issue_batch
+from trace_api.components import Components
 
 
 def _howto_script(client: TestClient) -> str:
@@ -29,7 +30,7 @@ def test_the_script_on_the_how_to_page_checks_a_real_proof(
     client: TestClient, app: FastAPI, tenant: TenantKeys, tmp_path: Path
 ) -> None:
     issued = issue_batch(client, tenant, count=7)
-    app.state.worker.run_until_idle()
+    Components.of(app).worker.run_until_idle()
     script = tmp_path / "check.py"
     script.write_text(_howto_script(client))
     for n in (0, 5, 6):
@@ -53,7 +54,7 @@ def test_the_page_says_when_in_one_sentence_and_folds_the_hashes_away(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
     issued = issue_batch(client, tenant, count=2)
-    app.state.worker.run_until_idle()
+    Components.of(app).worker.run_until_idle()
     page = client.get(issued.path(0)).text
     sentence = re.search(r'<p id="proof-sentence">([^<]*)</p>', page)
     assert sentence and re.fullmatch(
@@ -74,10 +75,10 @@ def test_the_page_says_when_in_one_sentence_and_folds_the_hashes_away(
 def test_an_explorer_link_and_the_operator_when_configured(
     client: TestClient, app: FastAPI, tenant: TenantKeys
 ) -> None:
-    app.state.settings.chain_explorer_url = "https://explorer.example/"
-    app.state.settings.service_operator = "溯源科技有限公司"
+    Components.of(app).settings.chain_explorer_url = "https://explorer.example/"
+    Components.of(app).settings.service_operator = "溯源科技有限公司"
     issued = issue_batch(client, tenant, count=1)
-    app.state.worker.run_until_idle()
+    Components.of(app).worker.run_until_idle()
     answer = client.get(issued.path(0), headers={"Accept": "application/json"}).json()
     tx = answer["proof"]["anchor"]["tx"]
     page = client.get(issued.path(0)).text

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, text
 from fixtures.app import TenantKeys
 from fixtures.codes import GTIN, JSON, IssuedBatch, issue_batch
 from fixtures.images import png
+from trace_api.components import Components
 
 pytest_plugins = ["fixtures.browser"]
 
@@ -90,7 +91,7 @@ def _look(
 
 def _anchored(client: TestClient, app: FastAPI, tenant: TenantKeys, **kw: Any) -> IssuedBatch:
     issued = issue_batch(client, tenant, **kw)
-    app.state.worker.run_until_idle()
+    Components.of(app).worker.run_until_idle()
     return issued
 
 
@@ -144,7 +145,7 @@ def test_possibly_copied_by_count_and_by_distance_also_on_the_scan_after(
     browser: Any, live_server: str, client: TestClient, app: FastAPI, tenant: TenantKeys,
     artifacts: Path,
 ) -> None:  # fmt: skip
-    app.state.resolver.settings.scan_warn_count = 3
+    Components.of(app).resolver.settings.scan_warn_count = 3
     many = _anchored(client, app, tenant, count=2)
     for n in range(3):  # three shoppers elsewhere; the browser is the fourth
         client_at(app, f"198.51.100.{n + 1}").get(many.path(0), headers=JSON)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DatabaseError
 
 from fixtures.app import TenantKeys
 from fixtures.codes import issue_batch
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import CodeScan
 
@@ -31,7 +32,7 @@ def test_updates_and_deletes_of_scan_records_are_refused(
     scan(client, issued, 3)
     with pytest.raises(DatabaseError, match="append-only"):
         run_sql(engine, sql)
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         assert session.scalar(select(func.count()).select_from(CodeScan)) == 3
         assert session.scalar(select(func.max(CodeScan.seq))) == 3
 

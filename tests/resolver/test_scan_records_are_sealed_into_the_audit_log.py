@@ -17,6 +17,7 @@ from fixtures.audit import log_entries
 from fixtures.codes import issue_batch
 from trace_api.audit.checkpoints import create_checkpoint
 from trace_api.codes.gs1 import parse_item_link
+from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.resolver.recount import recount
 from trace_api.resolver.seals import RECORDS, ScanSealer, record_bytes
@@ -39,7 +40,7 @@ def test_seals_tile_the_records_of_each_tenant_and_a_checkpoint_signs_them(
     scan(client, ours, 3)
     scan(client, theirs, 2)
     scan(client, ours, 1, n=1)
-    sealer = ScanSealer(sessions=app.state.sessions)
+    sealer = ScanSealer(sessions=Components.of(app).sessions)
     assert sorted(s.count for s in sealer.run_once()) == [2, 4]
     assert sealer.run_once() == []  # nothing new
     scan(client, ours, 2)
@@ -47,7 +48,9 @@ def test_seals_tile_the_records_of_each_tenant_and_a_checkpoint_signs_them(
     first, second = _seals(app, tenant.tenant_id)
     assert first["from_id"] == 0 and second["from_id"] == first["to_id"] == later.from_id
     assert (first["count"], second["count"]) == (4, 2) and first["hash"] == "sm3"
-    with transaction(app.state.sessions) as session:  # the root is over the canonical bytes
+    with transaction(
+        Components.of(app).sessions
+    ) as session:  # the root is over the canonical bytes
         rows = session.execute(
             RECORDS, {"tenant_id": tenant.tenant_id, "after": 0, "upto": first["to_id"]}
         ).all()
@@ -59,8 +62,8 @@ def test_seals_tile_the_records_of_each_tenant_and_a_checkpoint_signs_them(
         checkpoint = create_checkpoint(
             session=session,
             tenant_id=tenant.tenant_id,
-            signing_key=app.state.signing_key,
-            trees=app.state.log_trees,
+            signing_key=Components.of(app).signing_key,
+            trees=Components.of(app).log_trees,
         )
         assert checkpoint is not None and checkpoint.checkpoint.size > second["seq"]
         found = recount(session=session, tenant_id=tenant.tenant_id)
@@ -73,13 +76,16 @@ def test_sealers_of_two_processes_do_not_overlap(
 ) -> None:
     issued = issue_batch(client, tenant, count=1)
     scan(client, issued, 2)
-    one, two = ScanSealer(sessions=app.state.sessions), ScanSealer(sessions=app.state.sessions)
+    one, two = (
+        ScanSealer(sessions=Components.of(app).sessions),
+        ScanSealer(sessions=Components.of(app).sessions),
+    )
     assert len(one.run_once()) == 1
     assert two.run_once() == []  # it finds the seal the other appended
     scan(client, issued, 1)
     assert [s.count for s in two.run_once()] == [1]
     assert [s.count for s in one.run_once()] == []
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         assert recount(session=session, tenant_id=tenant.tenant_id).ok
 
 
@@ -90,20 +96,20 @@ def test_no_seal_passes_a_record_whose_transaction_is_still_open(
     issued = issue_batch(client, tenant, count=2)
     scan(client, issued, 1)  # first scans append to the log: the open one must not
     scan(client, issued, 1, n=1)
-    ScanSealer(sessions=app.state.sessions).run_once()
-    resolver = app.state.resolver
-    open_scan = app.state.sessions()
+    ScanSealer(sessions=Components.of(app).sessions).run_once()
+    resolver = Components.of(app).resolver
+    open_scan = Components.of(app).sessions()
     try:  # draws a record id and does not commit yet
         resolver.resolve(
             session=open_scan, link=parse_item_link(issued.path(0)), scan=resolver.scan_of("a")
         )
         scan(client, issued, 1, n=1)  # a larger id, committed
-        sealer = ScanSealer(sessions=app.state.sessions)
+        sealer = ScanSealer(sessions=Components.of(app).sessions)
         assert sealer.run_once() == []  # the smaller id could still appear
         open_scan.commit()
     finally:
         open_scan.close()
     (seal,) = sealer.run_once()
     assert seal.count == 2
-    with transaction(app.state.sessions) as session:
+    with transaction(Components.of(app).sessions) as session:
         assert recount(session=session, tenant_id=tenant.tenant_id).ok

@@ -5,19 +5,28 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from trace_api.components import Components
 from trace_api.demo import ensure_demo_codes, ensure_demo_tenant
 
 
 def test_demo_is_idempotent_and_its_keys_and_codes_work(app: FastAPI) -> None:
-    settings = app.state.settings
-    keys = ensure_demo_tenant(app.state.sessions, app.state.master_key, settings.data_dir)
-    again = ensure_demo_tenant(app.state.sessions, app.state.master_key, settings.data_dir)
+    settings = Components.of(app).settings
+    keys = ensure_demo_tenant(
+        Components.of(app).sessions, Components.of(app).master_key, settings.data_dir
+    )
+    again = ensure_demo_tenant(
+        Components.of(app).sessions, Components.of(app).master_key, settings.data_dir
+    )
     assert keys == again
     assert set(keys) == {"admin", "operator", "compliance", "dealer"}
-    pages = ensure_demo_codes(app.state.sessions, app.state.code_issuer, settings.public_base_url)
+    pages = ensure_demo_codes(
+        Components.of(app).sessions, Components.of(app).code_issuer, settings.public_base_url
+    )
     assert len(pages) == 3
     assert (
-        ensure_demo_codes(app.state.sessions, app.state.code_issuer, settings.public_base_url)
+        ensure_demo_codes(
+            Components.of(app).sessions, Components.of(app).code_issuer, settings.public_base_url
+        )
         == pages
     )
     with TestClient(app) as client:

@@ -36,7 +36,7 @@ class Layering:
     base: frozenset[str]
     domains: tuple[str, ...]  # lowest first
     edge: frozenset[str]
-    edge_reads: frozenset[str]
+    edge_reads: dict[str, frozenset[str]]  # edge module -> the domains it may import
     http: tuple[str, ...]  # file-name patterns of a domain's HTTP modules
     composition: frozenset[str]
     libraries: dict[str, frozenset[str]]  # library -> the libraries it may import
@@ -75,9 +75,10 @@ class Layering:
                 return None
             return f"{dst} is the HTTP edge: only HTTP modules and the composition use it"
         if src in self.edge:
-            if dst in self.edge_reads:
+            reads = self.edge_reads.get(src, frozenset())
+            if dst in reads:
                 return None
-            return f"the HTTP edge reads only {', '.join(sorted(self.edge_reads))} and base"
+            return f"the HTTP edge's {src} reads base and only these domains: {sorted(reads)}"
         below = self.domains.index(dst) <= self.domains.index(src)
         if below:
             return None
@@ -93,7 +94,7 @@ def layering() -> Layering:
         base=frozenset(data["base"]),
         domains=tuple(data["domains"]),
         edge=frozenset(data["edge"]),
-        edge_reads=frozenset(data["edge_reads"]),
+        edge_reads={name: frozenset(reads) for name, reads in data["edge_reads"].items()},
         http=tuple(data["http"]),
         composition=frozenset(data["composition"]),
         libraries={name: frozenset(uses) for name, uses in data["libraries"].items()},
@@ -204,6 +205,17 @@ def test_a_bad_import_is_named_with_its_file_and_line(tmp_path: Path) -> None:
     assert (found.line, found.target) == (2, "trace_api.resolver.service")
     assert rules.refusal("trace_api.tenancy.late", found.target) is not None
     assert rules.refusal("trace_api.resolver.late", "trace_api.tenancy.service") is None
+
+
+def test_the_edge_reads_only_the_domains_named_for_each_of_its_modules() -> None:
+    rules = layering()
+    assert rules.refusal("trace_api.components", "trace_api.resolver.service") is None
+    assert rules.refusal("trace_api.deps", "trace_api.tenancy.service") is None
+    assert rules.refusal("trace_api.deps", "trace_api.resolver.service") is not None
+    assert rules.refusal("trace_api.roles", "trace_api.tenancy.service") is not None
+    assert rules.refusal("trace_api.components", "trace_api.resolver.routes") is not None
+    assert rules.refusal("trace_api.codes.service", "trace_api.components") is not None
+    assert rules.refusal("trace_api.codes.routes", "trace_api.components") is None
 
 
 def _downwards(order: dict[str, int], edge: tuple[str, str]) -> tuple[int, int]:

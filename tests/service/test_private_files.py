@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from trace_api.app import create_app
+from trace_api.components import Components
 from trace_api.settings import Settings
 
 
@@ -31,7 +32,7 @@ def test_sqlite_file_keys_and_folders_are_0600_and_0700(tmp_path: Path) -> None:
         for sidecar in data.glob("trace.db-*"):  # SQLite's -wal and -shm copy the file's mode
             assert _mode(sidecar) == 0o600, sidecar.name
     finally:
-        app.state.engine.dispose()
+        Components.of(app).engine.dispose()
 
 
 def test_a_world_readable_database_file_is_closed_up(tmp_path: Path) -> None:
@@ -49,4 +50,4 @@ def test_a_world_readable_database_file_is_closed_up(tmp_path: Path) -> None:
         assert _mode(data) == 0o700
         assert _mode(data / "trace.db") == 0o600
     finally:
-        app.state.engine.dispose()
+        Components.of(app).engine.dispose()

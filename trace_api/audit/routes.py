@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Path, Response, status
 from fastapi.responses import FileResponse
 
 from trace_api.audit import exports as exports_service
@@ -12,7 +12,6 @@ from trace_api.audit import proofs as proof_service
 from trace_api.audit import witnesses as witness_service
 from trace_api.audit.checkpoints import create_checkpoint
 from trace_api.audit.export import ExportFilters
-from trace_api.audit.integrity import LogIntegrity
 from trace_api.audit.schemas import (
     CheckpointOut,
     CosignatureIn,
@@ -25,6 +24,7 @@ from trace_api.audit.schemas import (
     WitnessCreate,
     WitnessOut,
 )
+from trace_api.components import ExportsDep, LogIntegrityDep, LogTreesDep, SigningKeyDep
 from trace_api.deps import SessionDep
 from trace_api.errors import Conflict, InvalidInput
 from trace_api.models import (
@@ -50,14 +50,19 @@ def _checkpoint_out(session: SessionDep, record: AuditCheckpoint) -> CheckpointO
 
 @router.post("/checkpoints", response_model=CheckpointOut)
 def checkpoint_now(
-    request: Request, principal: Auditors, session: SessionDep, response: Response
+    principal: Auditors,
+    session: SessionDep,
+    response: Response,
+    signing_key: SigningKeyDep,
+    trees: LogTreesDep,
+    integrity: LogIntegrityDep,
 ) -> CheckpointOut:
     result = create_checkpoint(
         session=session,
         tenant_id=principal.tenant_id,
-        signing_key=request.app.state.signing_key,
-        trees=request.app.state.log_trees,
-        integrity=request.app.state.log_integrity,
+        signing_key=signing_key,
+        trees=trees,
+        integrity=integrity,
     )
     if result is None:
         raise Conflict("the log is empty: nothing to checkpoint")
@@ -66,13 +71,12 @@ def checkpoint_now(
 
 
 @router.get("/integrity", response_model=IntegrityOut)
-def log_integrity(request: Request, principal: Auditors) -> IntegrityOut:
+def log_integrity(principal: Auditors, integrity: LogIntegrityDep) -> IntegrityOut:
     """What this process found wrong with the stored log, and how far its re-verifier got.
 
     Findings live in the service's memory, not the database, so no database writer can
     clear them; a restart forgets them and the first pass finds again what is still wrong.
     """
-    integrity: LogIntegrity = request.app.state.log_integrity
     tenant_id = principal.tenant_id
     findings = integrity.findings(tenant_id)
     walk = integrity.last_walk(tenant_id)
@@ -146,9 +150,10 @@ def cosign_checkpoint(
 @router.get("/entries/{seq}/proof")
 def entry_proof(
     seq: Annotated[int, Path(ge=0, le=2**63 - 1)],
-    request: Request,
     principal: AnyRole,
     session: SessionDep,
+    trees: LogTreesDep,
+    signing_key: SigningKeyDep,
 ) -> dict[str, object]:
     """The entry's RFC 9162 inclusion proof in the latest signed checkpoint (proofs.py).
 
@@ -159,8 +164,8 @@ def entry_proof(
         session=session,
         tenant_id=principal.tenant_id,
         seq=seq,
-        trees=request.app.state.log_trees,
-        signing_key=request.app.state.signing_key.public_key,
+        trees=trees,
+        signing_key=signing_key.public_key,
         custody_of=custody_view(principal),
     )
 
@@ -187,14 +192,13 @@ def list_witnesses(principal: Auditors, session: SessionDep) -> list[WitnessOut]
 @router.post("/exports", response_model=ExportOut, status_code=status.HTTP_202_ACCEPTED)
 def start_export(
     body: ExportRequest,
-    request: Request,
     principal: Auditors,
     session: SessionDep,
     response: Response,
     background: BackgroundTasks,
+    runner: ExportsDep,
 ) -> ExportOut:
     filters = ExportFilters(**body.model_dump())
-    runner: exports_service.ExportRunner = request.app.state.exports
     record = runner.start(
         session=session,
         tenant_id=principal.tenant_id,
@@ -220,14 +224,14 @@ def get_export(export_id: str, principal: Auditors, session: SessionDep) -> Expo
 
 @router.get("/exports/{export_id}/bundle", response_class=FileResponse)
 def download_export(
-    export_id: str, request: Request, principal: Auditors, session: SessionDep
+    export_id: str, principal: Auditors, session: SessionDep, runner: ExportsDep
 ) -> FileResponse:
     record = exports_service.get_export(
         session=session, tenant_id=principal.tenant_id, export_id=export_id
     )
     if record.status != "done":
         raise Conflict(f"export {export_id} is {record.status}, not done")
-    path = request.app.state.exports.path_of(record)
+    path = runner.path_of(record)
     return FileResponse(
         path,
         media_type="application/zip",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,20 +26,17 @@ from trace_api.codes.schemas import (
     ProductUpdate,
     RecallRequest,
 )
+from trace_api.components import CodeIssuerDep, SessionsDep
 from trace_api.db import transaction
-from trace_api.deps import SessionDep
+from trace_api.deps import SessionDep, SettingsDep
 from trace_api.errors import Conflict, PayloadTooLarge
 from trace_api.models import Batch, Code, CodeIssuance, Product
 from trace_api.principal import Principal
 from trace_api.roles import AdminOrOperator, AnyRole
+from trace_api.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["codes"])
 _PAGE = 5000
-
-
-def _runner(request: Request) -> IssueRunner:
-    runner: IssueRunner = request.app.state.code_issuer
-    return runner
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
@@ -127,13 +124,13 @@ def recall_batch(
 def issue_codes(
     batch_id: str,
     body: IssueRequest,
-    request: Request,
     response: Response,
     principal: AdminOrOperator,
     session: SessionDep,
     background: BackgroundTasks,
+    settings: SettingsDep,
+    runner: CodeIssuerDep,
 ) -> IssuanceResult:
-    settings = request.app.state.settings
     record = service.start_issuance(
         session=session,
         tenant_id=principal.tenant_id,
@@ -144,7 +141,6 @@ def issue_codes(
         max_count=settings.codes_max_per_issue,
         actor=principal.key_id,
     )
-    runner = _runner(request)
     response.headers["Location"] = f"/v1/code-issuances/{record.id}"
     result = runner.issue_or_queue(
         session=session, issuance=record, sync_limit=settings.codes_sync_limit
@@ -152,7 +148,7 @@ def issue_codes(
     if result is None:  # a job, started after the answer, once the request has committed
         background.add_task(runner.launch, record.id)
         response.status_code = status.HTTP_202_ACCEPTED
-        return IssuanceResult(**_issuance_out(request, record).model_dump())
+        return IssuanceResult(**_issuance_out(runner, record).model_dump())
     items = service.issued_items(
         session=session,
         issuance=record,
@@ -160,31 +156,31 @@ def issue_codes(
         pins=dict(result.pins or []),
     )
     codes = [IssuedCode(serial=i.serial, uri=i.uri, pin=i.pin) for i in items]
-    return IssuanceResult(**_issuance_out(request, record).model_dump(), codes=codes)
+    return IssuanceResult(**_issuance_out(runner, record).model_dump(), codes=codes)
 
 
-def _issuance_out(request: Request, record: CodeIssuance) -> IssuanceOut:
+def _issuance_out(runner: IssueRunner, record: CodeIssuance) -> IssuanceOut:
     out = IssuanceOut.model_validate(record)
     if record.status == "done":
         out.issued = record.count
     else:
-        out.issued = _runner(request).progress(record.id) or 0
+        out.issued = runner.progress(record.id) or 0
     return out
 
 
 @router.get("/code-issuances/{issuance_id}", response_model=IssuanceOut)
 def get_issuance(
-    issuance_id: int, request: Request, principal: AnyRole, session: SessionDep
+    issuance_id: int, principal: AnyRole, session: SessionDep, runner: CodeIssuerDep
 ) -> IssuanceOut:
     record = service.get_issuance(
         session=session, tenant_id=principal.tenant_id, issuance_id=issuance_id
     )
-    return _issuance_out(request, record)
+    return _issuance_out(runner, record)
 
 
 @router.get("/code-issuances/{issuance_id}/pins.csv")
 def download_pins(
-    issuance_id: int, request: Request, principal: AdminOrOperator, session: SessionDep
+    issuance_id: int, principal: AdminOrOperator, session: SessionDep, runner: CodeIssuerDep
 ) -> Response:
     """The issuance job's PINs, once (then deleted: PINs are otherwise kept only as hashes)."""
     record = service.get_issuance(
@@ -192,7 +188,7 @@ def download_pins(
     )
     if record.status != "done":
         raise Conflict(f"issuance {issuance_id} is {record.status}, not done")
-    data = _runner(request).take_pins(record)
+    data = runner.take_pins(record)
     return Response(
         data,
         media_type="text/csv; charset=utf-8",
@@ -241,17 +237,15 @@ def _labels(
 
 @router.get("/batches/{batch_id}/labels.csv")
 def labels_csv(
-    batch_id: str, request: Request, principal: AdminOrOperator, session: SessionDep
+    batch_id: str,
+    principal: AdminOrOperator,
+    session: SessionDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
 ) -> StreamingResponse:
     """The print file for industrial printers, streamed in leaf order."""
     batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
-    items = _labels(
-        request.app.state.sessions,
-        request.app.state.settings.public_base_url,
-        batch,
-        product,
-        issuance_id,
-    )
+    items = _labels(sessions, settings.public_base_url, batch, product, issuance_id)
     return StreamingResponse(
         labels.csv_lines(items),
         media_type="text/csv; charset=utf-8",
@@ -262,9 +256,10 @@ def labels_csv(
 @router.get("/batches/{batch_id}/labels.pdf")
 def labels_pdf(
     batch_id: str,
-    request: Request,
     principal: AdminOrOperator,
     session: SessionDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
     stock: Annotated[
         label_stock.StockName,
         Query(
@@ -274,12 +269,9 @@ def labels_pdf(
     ] = label_stock.DEFAULT_STOCK,
 ) -> Response:
     """PDF labels for small batches, on an A4 sheet of stickers or a thermal roll."""
-    settings = request.app.state.settings
     batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
     items: list[labels.Label] = []
-    for item in _labels(
-        request.app.state.sessions, settings.public_base_url, batch, product, issuance_id
-    ):
+    for item in _labels(sessions, settings.public_base_url, batch, product, issuance_id):
         if len(items) == settings.label_pdf_max:
             raise PayloadTooLarge(
                 f"a PDF sheet holds at most {settings.label_pdf_max} labels; "
@@ -292,14 +284,14 @@ def labels_pdf(
     return Response(pdf, media_type="application/pdf")
 
 
-def _code_out(request: Request, session: Session, principal: Principal, serial: str) -> CodeOut:
+def _code_out(settings: Settings, session: Session, principal: Principal, serial: str) -> CodeOut:
     code, issuance = service.get_code(session=session, tenant_id=principal.tenant_id, serial=serial)
     batch = session.get(Batch, issuance.batch_id)
     assert batch is not None
     product = session.get(Product, batch.product_id)
     assert product is not None
     state = service.code_state(session=session, code_id=code.id)
-    base = request.app.state.settings.public_base_url
+    base = settings.public_base_url
     return CodeOut(
         serial=code.serial,
         uri=item_uri(base, product.gtin, batch.lot, code.serial),
@@ -316,17 +308,19 @@ def _code_out(request: Request, session: Session, principal: Principal, serial: 
 
 
 @router.get("/codes/{serial}", response_model=CodeOut)
-def get_code(serial: str, request: Request, principal: AnyRole, session: SessionDep) -> CodeOut:
-    return _code_out(request, session, principal, serial)
+def get_code(
+    serial: str, principal: AnyRole, session: SessionDep, settings: SettingsDep
+) -> CodeOut:
+    return _code_out(settings, session, principal, serial)
 
 
 @router.post("/codes/{serial}/recall", response_model=CodeOut)
 def recall_code(
     serial: str,
     body: RecallRequest,
-    request: Request,
     principal: AdminOrOperator,
     session: SessionDep,
+    settings: SettingsDep,
 ) -> CodeOut:
     service.recall_code(
         session=session,
@@ -335,18 +329,22 @@ def recall_code(
         reason=body.reason,
         actor=principal.key_id,
     )
-    return _code_out(request, session, principal, serial)
+    return _code_out(settings, session, principal, serial)
 
 
 @router.get("/codes/{serial}/qr.png")
-def code_png(serial: str, request: Request, principal: AnyRole, session: SessionDep) -> Response:
+def code_png(
+    serial: str, principal: AnyRole, session: SessionDep, settings: SettingsDep
+) -> Response:
     """The code's QR symbol as a PNG."""
-    uri = _code_out(request, session, principal, serial).uri
+    uri = _code_out(settings, session, principal, serial).uri
     return Response(labels.qr_png(uri), media_type="image/png")
 
 
 @router.get("/codes/{serial}/qr.svg")
-def code_svg(serial: str, request: Request, principal: AnyRole, session: SessionDep) -> Response:
+def code_svg(
+    serial: str, principal: AnyRole, session: SessionDep, settings: SettingsDep
+) -> Response:
     """The code's QR symbol as an SVG."""
-    uri = _code_out(request, session, principal, serial).uri
+    uri = _code_out(settings, session, principal, serial).uri
     return Response(labels.qr_svg(uri), media_type="image/svg+xml")

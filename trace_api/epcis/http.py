@@ -20,7 +20,6 @@ from trace_api.epcis.errors import (
     QueryParameterError,
 )
 from trace_api.epcis.query import Viewer
-from trace_api.epcis.stored import OnStored
 from trace_api.errors import Forbidden, Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.principal import Principal
@@ -67,17 +66,6 @@ def viewer(principal: Principal) -> Viewer:
     return Viewer(principal.tenant_id, custody_view(principal))
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def on_stored_of(request: Request) -> OnStored:
-    """The hook the application gave capture for the events it stores (trace_api/app.py)."""
-    hook: OnStored = request.app.state.epcis_on_stored
-    return hook
-
-
 async def raw_body(request: Request) -> bytes:
     """The request body as sent (read before the sync route runs)."""
     return await request.body()
@@ -86,11 +74,11 @@ async def raw_body(request: Request) -> bytes:
 Body = Annotated[bytes, Depends(raw_body)]
 
 
-def json_body(request: Request, body: bytes) -> Any:
+def json_body(request: Request, body: bytes, settings: Settings) -> Any:
     """The body as JSON; 415 unless declared JSON or JSON-LD, 400 when it does not parse."""
     negotiation.require_json_body(request)
     try:
-        return loads_strict(body, max_depth=settings_of(request).max_json_depth)
+        return loads_strict(body, max_depth=settings.max_json_depth)
     except JsonRefused as exc:
         raise EpcisValidationError(exc.reason) from None
 
@@ -106,10 +94,10 @@ def query_params(request: Request, *, skip: frozenset[str] = frozenset()) -> dic
     return params
 
 
-def per_page(request: Request, default: int = 30) -> int:
+def per_page(request: Request, settings: Settings, default: int = 30) -> int:
     """perPage, clamped to 1..TRACE_EPCIS_MAX_PER_PAGE."""
     raw = request.query_params.get("perPage")
-    limit = settings_of(request).epcis_max_per_page
+    limit = settings.epcis_max_per_page
     if raw is None:
         return min(default, limit)
     try:
@@ -131,6 +119,7 @@ def listing(
     request: Request,
     principal: Principal,
     session: Session,
+    settings: Settings,
     rows: Callable[..., tuple[list[_Row], str | None]],
     out: Callable[[_Row], Any],
 ) -> Response:
@@ -139,7 +128,7 @@ def listing(
     found, last = rows(
         session=session,
         tenant_id=principal.tenant_id,
-        per_page=per_page(request),
+        per_page=per_page(request, settings),
         after=decode_cursor(request.query_params.get("nextPageToken")),
     )
     token = encode_cursor(last) if last else None
@@ -182,6 +171,7 @@ def events_page(
     request: Request,
     principal: Any,
     session: Session,
+    settings: Settings,
     fixed: dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
     query_name: str = "SimpleEventQuery",
@@ -192,7 +182,7 @@ def events_page(
         viewer=viewer(principal),
         params=query_params(request) if params is None else params,
         fixed=fixed,
-        per_page=per_page(request),
+        per_page=per_page(request, settings),
         token=request.query_params.get("nextPageToken"),
     )
     document = documents.query_document(page.rows, page.bodies, query_name=query_name)

@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from trace_api.deps import SessionDep
+from trace_api.deps import SessionDep, SettingsDep
 from trace_api.epcis import service, subscriptions
 from trace_api.epcis.errors import EpcisForbidden, EpcisValidationError
 from trace_api.epcis.http import (
@@ -21,7 +21,6 @@ from trace_api.epcis.http import (
     json_body,
     listing,
     query_params,
-    settings_of,
     viewer,
 )
 from trace_api.epcis.schemas import PartyCreate, PartyOut
@@ -70,13 +69,17 @@ Subscription = Annotated[EpcisSubscription, Depends(_subscription)]
 
 
 @router.get("")
-def queries(request: Request, principal: AnyRole, session: SessionDep) -> Response:
-    return listing(request, principal, session, service.list_queries, service.query_out)
+def queries(
+    request: Request, principal: AnyRole, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return listing(request, principal, session, settings, service.list_queries, service.query_out)
 
 
 @router.post("")
-def create_query(request: Request, body: Body, principal: AnyRole, session: SessionDep) -> Response:
-    document = json_body(request, body)
+def create_query(
+    request: Request, body: Body, principal: AnyRole, session: SessionDep, settings: SettingsDep
+) -> Response:
+    document = json_body(request, body, settings)
     if not isinstance(document, dict):
         raise EpcisValidationError('send {"name": ..., "query": {...}}')
     record = service.create_query(
@@ -118,7 +121,11 @@ def discover_query_events(record: NamedQuery) -> Response:
 
 @router.get("/{name}/events")
 def query_events(
-    request: Request, record: NamedQuery, principal: AnyRole, session: SessionDep
+    request: Request,
+    record: NamedQuery,
+    principal: AnyRole,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     unknown = set(query_params(request)) - _SUBSCRIPTION_CONTROLS - {"perPage", "nextPageToken"}
     if unknown:
@@ -126,7 +133,12 @@ def query_events(
             f"{sorted(unknown)[0]}: a named query's parameters are fixed when it is created"
         )
     return events_page(
-        request, principal, session, params=json.loads(record.query), query_name=record.name
+        request,
+        principal,
+        session,
+        settings,
+        params=json.loads(record.query),
+        query_name=record.name,
     )
 
 
@@ -151,14 +163,15 @@ def subscribe(
     principal: AdminOrOperator,
     record: NamedQuery,
     session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
     created = subscriptions.create(
         session=session,
         query=record,
-        body=json_body(request, body),
+        body=json_body(request, body, settings),
         actor=principal.key_id,
         organisation_id=viewer(principal).organisation_id,
-        allow_private=settings_of(request).epcis_webhook_allow_private,
+        allow_private=settings.epcis_webhook_allow_private,
     )
     location = (
         f"{str(request.base_url).rstrip('/')}/epcis/queries/{quote(name, safe='')}"

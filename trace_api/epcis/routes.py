@@ -15,8 +15,9 @@ from urllib.parse import quote
 from fastapi import BackgroundTasks, Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from trace_api.components import OnStoredDep, SessionsDep
 from trace_api.db import transaction
-from trace_api.deps import SessionDep
+from trace_api.deps import SessionDep, SettingsDep
 from trace_api.epcis import documents, resources, service
 from trace_api.epcis.errors import CaptureLimitExceeded, EpcisValidationError, NoSuchResource
 from trace_api.epcis.http import (
@@ -30,9 +31,7 @@ from trace_api.epcis.http import (
     json_body,
     listing,
     next_link,
-    on_stored_of,
     per_page,
-    settings_of,
     viewer,
 )
 from trace_api.epcis.query import Page, Viewer
@@ -40,6 +39,7 @@ from trace_api.epcis.stored import Capturer, OnStored
 from trace_api.models import EpcisCaptureJob
 from trace_api.principal import Principal
 from trace_api.roles import AnyRole, Custodians, custody_view
+from trace_api.settings import Settings
 
 router = epcis_router("/epcis")
 _log = logging.getLogger(__name__)
@@ -80,8 +80,7 @@ def release_token(token: str, principal: AnyRole) -> Response:
 # -- capture --------------------------------------------------------------------------------
 
 
-def _capture_headers(request: Request) -> dict[str, str]:
-    settings = settings_of(request)
+def _capture_headers(settings: Settings) -> dict[str, str]:
     return {
         **service.limit_headers(
             settings.epcis_capture_limit, settings.epcis_capture_file_size_limit
@@ -91,24 +90,23 @@ def _capture_headers(request: Request) -> dict[str, str]:
 
 
 @router.options("/capture")
-def discover_capture(request: Request, principal: AnyRole) -> Response:
-    return discovery("OPTIONS, POST, GET", _capture_headers(request))
+def discover_capture(principal: AnyRole, settings: SettingsDep) -> Response:
+    return discovery("OPTIONS, POST, GET", _capture_headers(settings))
 
 
-def _read_document(request: Request, body: bytes) -> Any:
-    settings = settings_of(request)
+def _read_document(request: Request, body: bytes, settings: Settings) -> Any:
     if len(body) > settings.epcis_capture_file_size_limit:
         raise CaptureLimitExceeded(
             f"the body is {len(body)} bytes; this repository takes at most "
             f"{settings.epcis_capture_file_size_limit} bytes per capture",
-            headers=_capture_headers(request),
+            headers=_capture_headers(settings),
             limit=settings.epcis_capture_file_size_limit,
         )
-    return json_body(request, body)
+    return json_body(request, body, settings)
 
 
-def _capturer(principal: Principal, request: Request) -> Capturer:
-    checks = settings_of(request).route_checks
+def _capturer(principal: Principal, settings: Settings) -> Capturer:
+    checks = settings.route_checks
     return Capturer(
         principal.tenant_id, principal.key_id, custody_view(principal), route_checks=checks
     )
@@ -121,19 +119,21 @@ def capture(
     principal: Custodians,
     session: SessionDep,
     background: BackgroundTasks,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    on_stored: OnStoredDep,
 ) -> Response:
-    settings = settings_of(request)
     behaviour = request.headers.get("GS1-Capture-Error-Behaviour", "rollback").strip().lower()
     if behaviour not in _BEHAVIOURS:
         raise EpcisValidationError(
             f"GS1-Capture-Error-Behaviour must be one of {', '.join(_BEHAVIOURS)}"
         )
     checked = service.check_document(
-        _read_document(request, body),
+        _read_document(request, body, settings),
         capture_limit=settings.epcis_capture_limit,
         file_size_limit=settings.epcis_capture_file_size_limit,
     )
-    capturer = _capturer(principal, request)
+    capturer = _capturer(principal, settings)
     job = service.start_capture(
         session=session, capturer=capturer, request=checked, behaviour=behaviour
     )
@@ -143,17 +143,10 @@ def capture(
             job=job,
             capturer=capturer,
             request=checked,
-            on_stored=on_stored_of(request),
+            on_stored=on_stored,
         )
     else:  # stored after the answer, once the job row is committed
-        background.add_task(
-            _capture_later,
-            request.app.state.sessions,
-            job.id,
-            capturer,
-            checked,
-            on_stored_of(request),
-        )
+        background.add_task(_capture_later, sessions, job.id, capturer, checked, on_stored)
     return answer(None, 202, {"Location": f"/epcis/capture/{job.id}"})
 
 
@@ -190,8 +183,10 @@ def _capture_later(
 
 
 @router.get("/capture")
-def capture_jobs(request: Request, principal: AnyRole, session: SessionDep) -> Response:
-    return listing(request, principal, session, service.list_jobs, service.job_out)
+def capture_jobs(
+    request: Request, principal: AnyRole, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return listing(request, principal, session, settings, service.list_jobs, service.job_out)
 
 
 def _capture_job(capture_id: str, principal: AnyRole, session: SessionDep) -> EpcisCaptureJob:
@@ -220,20 +215,27 @@ def discover_events(principal: AnyRole) -> Response:
 
 
 @router.get("/events")
-def events(request: Request, principal: AnyRole, session: SessionDep) -> Response:
-    return events_page(request, principal, session)
+def events(
+    request: Request, principal: AnyRole, session: SessionDep, settings: SettingsDep
+) -> Response:
+    return events_page(request, principal, session, settings)
 
 
 @router.post("/events")
 def capture_one(
-    request: Request, body: Body, principal: Custodians, session: SessionDep
+    request: Request,
+    body: Body,
+    principal: Custodians,
+    session: SessionDep,
+    settings: SettingsDep,
+    on_stored: OnStoredDep,
 ) -> Response:
-    event = _read_document(request, body)
+    event = _read_document(request, body, settings)
     row = service.capture_event(
         session=session,
-        capturer=_capturer(principal, request),
+        capturer=_capturer(principal, settings),
         event=event,
-        on_stored=on_stored_of(request),
+        on_stored=on_stored,
     )
     location = f"/epcis/events/{quote(row.event_id, safe='')}"
     return answer(documents.event_out(row), 201, {"Location": location})
@@ -270,9 +272,11 @@ _RESOURCES: dict[str, str] = {
 }
 
 
-def _members(request: Request, session: Session, view: Viewer, resource: str) -> Response:
+def _members(
+    request: Request, session: Session, settings: Settings, view: Viewer, resource: str
+) -> Response:
     """A collection of the resource's values, a page at a time after the first."""
-    limit = per_page(request)
+    limit = per_page(request, settings)
     after = decode_cursor(request.query_params.get("nextPageToken")) or ""
     values, more = resources.members(
         session=session, view=view, resource=resource, after=after, limit=limit
@@ -287,8 +291,10 @@ def _register(resource: str, parameter: str) -> None:
         return discovery("OPTIONS, GET")
 
     @router.get(f"/{resource}")
-    def collection(request: Request, principal: AnyRole, session: SessionDep) -> Response:
-        return _members(request, session, viewer(principal), resource)
+    def collection(
+        request: Request, principal: AnyRole, session: SessionDep, settings: SettingsDep
+    ) -> Response:
+        return _members(request, session, settings, viewer(principal), resource)
 
     @router.options(f"/{resource}/{{value:path}}/events")
     def discover_events_of(value: str, principal: AnyRole) -> Response:
@@ -296,9 +302,13 @@ def _register(resource: str, parameter: str) -> None:
 
     @router.get(f"/{resource}/{{value:path}}/events")
     def events_of(
-        value: str, request: Request, principal: AnyRole, session: SessionDep
+        value: str,
+        request: Request,
+        principal: AnyRole,
+        session: SessionDep,
+        settings: SettingsDep,
     ) -> Response:
-        return events_page(request, principal, session, fixed={parameter: [value]})
+        return events_page(request, principal, session, settings, fixed={parameter: [value]})
 
     def known(value: str, principal: AnyRole, session: SessionDep) -> None:
         if not resources.is_member(

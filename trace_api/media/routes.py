@@ -7,6 +7,7 @@ import re
 
 from fastapi import APIRouter, Request, Response
 
+from trace_api.components import MediaRequestsDep
 from trace_api.deps import SessionDep
 from trace_api.errors import NotFound, RateLimited
 from trace_api.media import service
@@ -35,9 +36,11 @@ _HEADERS = {
         429: {"description": "Too many requests from this client (Retry-After)"},
     },
 )
-def get_media(media_id: str, request: Request, session: SessionDep) -> Response:
+def get_media(
+    media_id: str, request: Request, session: SessionDep, budgets: MediaRequestsDep
+) -> Response:
     """A brand logo or product photo, as stored (no key needed)."""
-    _admit(request)
+    _admit(request, budgets)
     if not _MEDIA_ID.fullmatch(media_id):
         raise NotFound("no image with that id (a lowercase hex SHA-256)")
     etag = f'"{media_id}"'
@@ -62,10 +65,9 @@ class ImagesThrottled(RateLimited):
         self.headers = {"Retry-After": str(seconds)}
 
 
-def _admit(request: Request) -> None:
+def _admit(request: Request, budgets: TokenBuckets) -> None:
     # A budget of its own per client (the resolver's rate and burst), set in create_app.
-    buckets: TokenBuckets = request.app.state.media_requests
-    wait = buckets.take(request.client.host if request.client else "unknown")
+    wait = budgets.take(request.client.host if request.client else "unknown")
     if wait:
         raise ImagesThrottled(wait)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
+from trace_api.components import LogTreesDep, OnStoredDep, SigningKeyDep
 from trace_api.deps import SessionDep, SettingsDep
-from trace_api.epcis.http import on_stored_of
 from trace_api.movements import scanning, views
 from trace_api.movements.schemas import ScanIn
 from trace_api.roles import AnyRole, Custodians
@@ -19,10 +19,10 @@ router = APIRouter(tags=["movements"])
 def scan(
     action: str,
     body: ScanIn,
-    request: Request,
     principal: Custodians,
     session: SessionDep,
     settings: SettingsDep,
+    on_stored: OnStoredDep,
     response: Response,
 ) -> dict[str, Any]:
     """Record a scan as an EPCIS event (201), or say it was recorded already (200)."""
@@ -32,7 +32,7 @@ def scan(
         principal=principal,
         settings=settings,
         call=call,
-        on_stored=on_stored_of(request),
+        on_stored=on_stored,
     )
     if outcome.duplicate:
         response.status_code = status.HTTP_200_OK
@@ -53,13 +53,17 @@ def item_state(code: str, principal: AnyRole, session: SessionDep) -> dict[str, 
 
 @router.get("/v1/items/{code:path}/provenance")
 def provenance(
-    code: str, request: Request, principal: AnyRole, session: SessionDep
+    code: str,
+    principal: AnyRole,
+    session: SessionDep,
+    trees: LogTreesDep,
+    signing_key: SigningKeyDep,
 ) -> dict[str, Any]:
     """The item's path so far, each step with its event, proof, verdict and alerts."""
     return views.provenance(
         session=session,
         principal=principal,
         code=code,
-        trees=request.app.state.log_trees,
-        signing_key=request.app.state.signing_key.public_key,
+        trees=trees,
+        signing_key=signing_key.public_key,
     )

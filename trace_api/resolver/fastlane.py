@@ -11,10 +11,10 @@ and the route stays its reference.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from trace_api.components import Components
 from trace_api.errors import ServiceError
 from trace_api.problems import problem_response
 from trace_api.resolver import routes
@@ -46,12 +46,11 @@ class ResolverFastLane:
         if "linkType" in link.params:
             await self.app(scope, receive, send)
             return
-        state: Any = scope["app"].state if "app" in scope else None
-        if state is None:
+        if "app" not in scope:
             await self.app(scope, receive, send)
             return
         try:
-            response = await routes.resolve_json(state, scope, link)
+            response = await routes.resolve_json(Components.of(scope["app"]), scope, link)
         except ServiceError as exc:
             response = problem_response(
                 exc.status, exc.slug, exc.title, exc.detail, scope["path"], **exc.extra

@@ -17,9 +17,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from trace_api.codes.gs1 import ItemLink
+from trace_api.components import EngineDep, ResolverDep, SessionsDep
 from trace_api.errors import InvalidInput, RateLimited
 from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.resolver import page, reports
@@ -86,9 +89,8 @@ def _form_page(
 
 
 @router.get("/report/01/{rest:path}", response_class=HTMLResponse)
-def report_form(request: Request, rest: str) -> Response:
+def report_form(request: Request, rest: str, resolver: ResolverDep) -> Response:
     """The report form for an item (or, with ``?sent=``, the thank-you page)."""
-    resolver: Resolver = request.app.state.resolver
     resolver.admit(_client(request))
     link, scan_path = _item_link(request)
     lang = _language(request, link)
@@ -98,9 +100,14 @@ def report_form(request: Request, rest: str) -> Response:
 
 
 @router.post("/report/01/{rest:path}", response_class=HTMLResponse)
-async def send_report(request: Request, rest: str) -> Response:
+async def send_report(
+    request: Request,
+    rest: str,
+    resolver: ResolverDep,
+    sessions: SessionsDep,
+    engine: EngineDep,
+) -> Response:
     """Store a shopper's report: a form post redirects, a JSON post answers 201."""
-    resolver: Resolver = request.app.state.resolver
     client = _client(request)
     resolver.admit(client)
     link, scan_path = _item_link(request)
@@ -121,7 +128,7 @@ async def send_report(request: Request, rest: str) -> Response:
             raise RateLimited("too many reports from this client", retry_after=int(wait) + 1)
         error = REPORT[lang]["error_busy"]
         return _form_page(request, link, scan_path, lang, form=fields, error=error, status=429)
-    reference = await run_in_threadpool(_store, request, resolver, client, link, form)
+    reference = await run_in_threadpool(_store, resolver, sessions, engine, client, link, form)
     if as_json:
         return JSONResponse({"reference": reference}, status_code=201, headers=_NO_STORE)
     target = f"{_PREFIX}{scan_path}?{urlencode({'sent': reference, 'lang': lang})}"
@@ -129,11 +136,15 @@ async def send_report(request: Request, rest: str) -> Response:
 
 
 def _store(
-    request: Request, resolver: Resolver, client: str, link: ItemLink, form: reports.ReportForm
+    resolver: Resolver,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    client: str,
+    link: ItemLink,
+    form: reports.ReportForm,
 ) -> str:
-    app = request.app
     scan = resolver.scan_of(client)
-    with resolver.scan_transaction(app.state.sessions, app.state.engine) as session:
+    with resolver.scan_transaction(sessions, engine) as session:
         verdict = resolver.resolve(session=session, link=link, scan=None).verdict
         report = reports.submit(
             session=session, link=link, verdict=verdict, form=form, client_hash=scan.client_hash

@@ -14,11 +14,15 @@ from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from trace_api.codes.gs1 import ItemLink, item_uri
+from trace_api.components import Components, EngineDep, ResolverDep, SessionsDep
 from trace_api.db import transaction
+from trace_api.deps import SettingsDep
 from trace_api.errors import InvalidInput, NotFound
 from trace_api.resolver import linkset as linksets
 from trace_api.resolver import page, report_routes, scan_routes
@@ -27,14 +31,10 @@ from trace_api.resolver.pins import PinBackoff
 from trace_api.resolver.regions import InvalidRegion, check_region
 from trace_api.resolver.resolution import Resolution, Scan
 from trace_api.resolver.service import Resolver
+from trace_api.settings import Settings
 
 router = APIRouter(tags=["resolver"])
 _NO_STORE = {"Cache-Control": "no-store", "Vary": "Accept, Accept-Language"}
-
-
-def _resolver(request: Request) -> Resolver:
-    resolver: Resolver = request.app.state.resolver
-    return resolver
 
 
 def _client(request: Request) -> str:
@@ -99,20 +99,25 @@ def _json(
 
 
 @router.get("/.well-known/gs1resolver", include_in_schema=True)
-def resolver_description(request: Request) -> JSONResponse:
+def resolver_description(settings: SettingsDep) -> JSONResponse:
     """What this resolver answers, for GS1-aware scanning apps."""
-    return JSONResponse(linksets.description(request.app.state.settings.public_base_url))
+    return JSONResponse(linksets.description(settings.public_base_url))
 
 
 @router.get("/01/{rest:path}", response_class=HTMLResponse)
-async def resolve(request: Request, rest: str) -> Response:
+async def resolve(
+    request: Request,
+    rest: str,
+    resolver: ResolverDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> Response:
     """The item's page (HTML), verdict (JSON), linkset, or a redirect to one of its links.
 
     On SQLite the work is about a hundred microseconds of CPU in this process, so it runs
     on the event loop (a threadpool hop would cost more than it saves); on a server
     database it waits for the network, so it runs in the threadpool.
     """
-    resolver = _resolver(request)
     client = _client(request)
     resolver.admit(client)
     link = _link(request)
@@ -126,23 +131,23 @@ async def resolve(request: Request, rest: str) -> Response:
         )
     if link_type is not None or as_linkset or pin_result is not None:
         scan = None  # linksets, redirects and the page after a PIN try are not scans
-    result = await _resolution(request.app.state, link, scan)
-    return _answer(request, result, link, as_linkset, link_type, pin_result)
+    result = await _resolution(resolver, engine, link, scan)
+    return _answer(request, settings, result, link, as_linkset, link_type, pin_result)
 
 
-async def resolve_json(state: Any, scope: Scope, link: ItemLink) -> Response:
+async def resolve_json(parts: Components, scope: Scope, link: ItemLink) -> Response:
     """`resolve` for a JSON scan, from the ASGI scope (see fastlane.py)."""
-    resolver: Resolver = state.resolver
+    resolver = parts.resolver
     client = scope["client"][0] if scope.get("client") else "unknown"
     resolver.admit(client)
     scan = _scan(resolver, client, link.params)
-    result = await _resolution(state, link, scan)
-    return _json_answer(state.settings.public_base_url, result, link)
+    result = await _resolution(resolver, parts.engine, link, scan)
+    return _json_answer(parts.settings.public_base_url, result, link)
 
 
-async def _resolution(state: Any, link: ItemLink, scan: Scan | None) -> Resolution:
-    engine = state.engine
-    resolver: Resolver = state.resolver
+async def _resolution(
+    resolver: Resolver, engine: Engine, link: ItemLink, scan: Scan | None
+) -> Resolution:
     if engine.dialect.name == "sqlite":
         return resolver.resolve_alone(engine=engine, link=link, scan=scan)
     return await run_in_threadpool(resolver.resolve_alone, engine=engine, link=link, scan=scan)
@@ -159,13 +164,14 @@ def _json_answer(base: str, result: Resolution, link: ItemLink) -> Response:
 
 def _answer(
     request: Request,
+    settings: Settings,
     result: Resolution,
     link: ItemLink,
     as_linkset: bool,
     link_type: str | None,
     pin_result: dict[str, Any] | None = None,
 ) -> Response:
-    base = request.app.state.settings.public_base_url
+    base = settings.public_base_url
     anchor, page_uri, proof_uri = _uris(base, result, link)
     linkset_link = _linkset_link(anchor)
     if as_linkset:
@@ -182,15 +188,18 @@ def _answer(
     if _wants(request, "application/json"):
         return _json_answer(base, result, link)
     lang = page.choose_language(request.headers.get("accept-language"), link.params.get("lang"))
-    html = _page(request, result, lang, pin_result)
+    html = _page(request, settings, result, lang, pin_result)
     headers = {**_page_headers(result, lang), "Link": linkset_link}
     return HTMLResponse(html, status_code=page.PAGE_STATUS, headers=headers)
 
 
 def _page(
-    request: Request, result: Resolution, lang: str, pin_result: dict[str, Any] | None
+    request: Request,
+    settings: Settings,
+    result: Resolution,
+    lang: str,
+    pin_result: dict[str, Any] | None,
 ) -> str:
-    settings = request.app.state.settings
     path = _page_path(request)
     return page.render(
         result,
@@ -212,9 +221,15 @@ def _page_headers(result: Resolution, lang: str) -> dict[str, str]:
 
 
 @router.post("/01/{rest:path}", response_class=HTMLResponse)
-async def verify_pin(request: Request, rest: str) -> Response:
+async def verify_pin(
+    request: Request,
+    rest: str,
+    resolver: ResolverDep,
+    sessions: SessionsDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+) -> Response:
     """Check the item's scratch-off PIN (form field or JSON ``{"pin": ...}``)."""
-    resolver = _resolver(request)
     client = _client(request)
     resolver.admit(client)
     link = _link(request)
@@ -228,21 +243,34 @@ async def verify_pin(request: Request, rest: str) -> Response:
         pin = dict(parse_qsl(body.decode("utf-8", "replace"))).get("pin", "")
     if not pin.strip():
         raise InvalidInput("give the PIN as the form field or JSON member 'pin'")
-    return await _pin_response(request, resolver, client, link, pin)
+    checked = await run_in_threadpool(_check_pin, resolver, sessions, engine, client, link, pin)
+    return _pin_answer(request, settings, resolver, client, link, *checked)
 
 
-async def _pin_response(
-    request: Request, resolver: Resolver, client: str, link: ItemLink, pin: str
+def _check_pin(
+    resolver: Resolver,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    client: str,
+    link: ItemLink,
+    pin: str,
+) -> tuple[dict[str, Any], Resolution]:
+    scan = resolver.scan_of(client)
+    with resolver.scan_transaction(sessions, engine) as session:
+        outcome = resolver.verify_pin(session=session, link=link, pin=pin, scan=scan)
+        result = resolver.resolve(session=session, link=link, scan=None)
+    return outcome, result
+
+
+def _pin_answer(
+    request: Request,
+    settings: Settings,
+    resolver: Resolver,
+    client: str,
+    link: ItemLink,
+    outcome: dict[str, Any],
+    result: Resolution,
 ) -> Response:
-    def work() -> tuple[dict[str, Any], Resolution]:
-        app = request.app
-        scan = resolver.scan_of(client)
-        with resolver.scan_transaction(app.state.sessions, app.state.engine) as session:
-            outcome = resolver.verify_pin(session=session, link=link, pin=pin, scan=scan)
-            result = resolver.resolve(session=session, link=link, scan=None)
-        return outcome, result
-
-    outcome, result = await run_in_threadpool(work)
     backing_off = outcome["result"] == "backing_off"
     if _wants(request, "application/json"):
         if backing_off:
@@ -250,7 +278,7 @@ async def _pin_response(
         return _json({"pin": outcome, "verdict": result.verdict}, 200)
     lang = page.choose_language(request.headers.get("accept-language"), link.params.get("lang"))
     if backing_off:  # nothing was checked: the page says why and for how long, as does 429
-        html = _page(request, result, lang, outcome)
+        html = _page(request, settings, result, lang, outcome)
         headers = {**_page_headers(result, lang), "Retry-After": str(outcome["retry_after"])}
         return HTMLResponse(html, status_code=429, headers=headers)
     # Post, then redirect: the page shows the outcome, and a refresh does not post again.
@@ -264,12 +292,13 @@ async def _pin_response(
 
 
 @router.get("/v1/codes/{serial}/proof")
-def code_proof(serial: str, request: Request) -> Response:
+def code_proof(
+    serial: str, request: Request, resolver: ResolverDep, sessions: SessionsDep
+) -> Response:
     """The code's self-describing inclusion proof (public; verifies with `crypto` alone)."""
-    resolver = _resolver(request)
     client = _client(request)
     resolver.admit(client)
-    with transaction(request.app.state.sessions) as session:
+    with transaction(sessions) as session:
         document = resolver.proof(session=session, serial=serial)
     if document is None:
         resolver.misses.take(client)  # guessing serials here costs as much as on the page

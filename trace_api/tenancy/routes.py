@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 
+from trace_api.components import MasterKeyDep
 from trace_api.deps import SessionDep
 from trace_api.errors import InvalidInput
 from trace_api.models import Tenant
@@ -103,10 +104,10 @@ def list_data_keys(admin: AdminOnly, session: SessionDep) -> list[DataKeyOut]:
 
 
 @router.post("/data-keys", response_model=DataKeyOut, status_code=status.HTTP_201_CREATED)
-def rotate_data_key(request: Request, admin: AdminOnly, session: SessionDep) -> DataKeyOut:
+def rotate_data_key(admin: AdminOnly, session: SessionDep, master_key: MasterKeyDep) -> DataKeyOut:
     record = service.rotate_data_key(
         session=session,
-        master_key=request.app.state.master_key,
+        master_key=master_key,
         tenant_id=admin.tenant_id,
         actor=admin.key_id,
     )
