@@ -280,6 +280,59 @@ def _hex_option(value: str | None, name: str) -> bytes | None:
         raise typer.BadParameter("not hex", param_hint=name) from exc
 
 
+@app.command("verify-evidence")
+def verify_evidence_command(
+    certificate: Annotated[
+        Path, typer.Argument(help="A contract-proof certificate (JSON).", dir_okay=False)
+    ],
+    document: Annotated[
+        Path | None, typer.Option(help="The document it proves: its digests are checked.")
+    ] = None,
+    rpc: Annotated[
+        str | None, typer.Option(help="Check the anchor on this chain (JSON-RPC).")
+    ] = None,
+    contract: Annotated[
+        str | None, typer.Option(help="The service's TraceAnchor address (with --rpc).")
+    ] = None,
+    min_confirmations: Annotated[int, typer.Option(help="Confirmations the anchor needs.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Verify a contract-proof certificate offline: digests, signatures, inclusion, anchor.
+
+    Needs no server and no database. Exit 0 only when every check held; 1 when one did
+    not (the first failure is named), 2 for a usage error.
+    """
+    import json
+
+    from rich.markup import escape
+
+    from compliance.evidence.certificate import MAX_CERTIFICATE_BYTES
+    from compliance.evidence.verify import verify_certificate
+
+    if contract is not None and rpc is None:
+        raise typer.BadParameter("--contract needs --rpc", param_hint="--contract")
+    try:
+        with certificate.open("rb") as handle:  # one byte more than allowed is refused
+            data = handle.read(MAX_CERTIFICATE_BYTES + 1)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read it: {exc}", param_hint="CERTIFICATE") from exc
+    verdict = verify_certificate(
+        data,
+        document=document,
+        rpc_url=rpc,
+        expected_contract=contract,
+        min_confirmations=min_confirmations,
+    )
+    if as_json:
+        typer.echo(json.dumps(verdict.to_json(), ensure_ascii=False, indent=2))
+    else:
+        headline, _, rest = verdict.describe().partition("\n")
+        colour = "green" if verdict.ok else "red"
+        console.print(f"[bold {colour}]{escape(headline)}[/]", soft_wrap=True)
+        console.print(escape(rest), soft_wrap=True, highlight=False)
+    raise typer.Exit(0 if verdict.ok else 1)
+
+
 @audit_app.command("checkpoint")
 def audit_checkpoint() -> None:
     """Checkpoint every tenant whose log grew (signed, queued for anchoring)."""
