@@ -35,6 +35,10 @@ from trace_api.epcis.query_routes import parties_router as epcis_parties_router
 from trace_api.epcis.query_routes import router as epcis_queries_router
 from trace_api.epcis.routes import router as epcis_router
 from trace_api.epcis.webhooks import WebhookDeliverer
+from trace_api.evidence.batches import BATCH_INTERVAL, EvidenceBatcher
+from trace_api.evidence.certificates import BatchTrees
+from trace_api.evidence.proof_routes import router as evidence_proof_router
+from trace_api.evidence.verification import EvidenceProofs
 from trace_api.health import router as health_router
 from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key, load_signing_key
@@ -96,6 +100,7 @@ ROUTERS: tuple[APIRouter, ...] = (  # mounted in this order (it decides the API 
     channels_router,
     movements_router,
     alerts_router,
+    evidence_proof_router,
 )
 
 
@@ -149,6 +154,12 @@ def build_components(settings: Settings, engine: Engine) -> Components:
         resolver=Resolver(settings=settings, master_key=master_key, gateway=gateway),
         epcis_webhooks=WebhookDeliverer(sessions=sessions, settings=settings),
         epcis_on_stored=movements_engine.on_stored,  # goods move as events land
+        evidence_batcher=EvidenceBatcher(sessions=sessions),
+        evidence_proofs=EvidenceProofs(
+            trees=BatchTrees(),
+            public_requests=TokenBuckets(settings.resolver_rate, settings.resolver_burst),
+            public_base_url=settings.public_base_url,
+        ),
     )
 
 
@@ -177,6 +188,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             ),
             threading.Thread(
                 target=parts.epcis_webhooks.run_forever, args=(stop,), name="epcis-webhooks"
+            ),
+            threading.Thread(
+                target=parts.evidence_batcher.run_forever,
+                args=(stop, BATCH_INTERVAL),
+                name="evidence-batcher",
             ),
         ]
         for thread in threads:

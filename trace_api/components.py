@@ -32,6 +32,8 @@ from trace_api.audit.trees import LogTrees
 from trace_api.codes.jobs import IssueRunner
 from trace_api.epcis.stored import OnStored
 from trace_api.epcis.webhooks import WebhookDeliverer
+from trace_api.evidence.batches import EvidenceBatcher
+from trace_api.evidence.verification import EvidenceProofs
 from trace_api.ratelimit import TokenBuckets
 from trace_api.resolver.service import Resolver
 from trace_api.settings import Settings
@@ -63,6 +65,8 @@ class Components:
     resolver: Resolver
     epcis_webhooks: WebhookDeliverer
     epcis_on_stored: OnStored  # what capture calls for the events it stores
+    evidence_batcher: EvidenceBatcher  # complete contract proofs into anchored batches
+    evidence_proofs: EvidenceProofs  # certificates and the public verification
 
     @staticmethod
     def of(app: Starlette) -> Components:
@@ -92,6 +96,7 @@ get_exports = _part(lambda parts: parts.exports)
 get_code_issuer = _part(lambda parts: parts.code_issuer)
 get_resolver = _part(lambda parts: parts.resolver)
 get_on_stored = _part(lambda parts: parts.epcis_on_stored)
+get_evidence_proofs = _part(lambda parts: parts.evidence_proofs)
 
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 """The session factory, for work that outlives the request's own session (streams, jobs)."""
@@ -106,3 +111,4 @@ ExportsDep = Annotated[ExportRunner, Depends(get_exports)]
 CodeIssuerDep = Annotated[IssueRunner, Depends(get_code_issuer)]
 ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 OnStoredDep = Annotated[OnStored, Depends(get_on_stored)]
+EvidenceProofsDep = Annotated[EvidenceProofs, Depends(get_evidence_proofs)]

@@ -30,6 +30,7 @@ from trace_api.db import transaction
 from trace_api.models import AnchorJob, ChainDeployment, Evidence, EvidenceBatch, utcnow
 
 MAX_BATCH = 10_000
+BATCH_INTERVAL = 2.0  # seconds between passes: how long a complete proof waits for a batch
 BATCHED = "evidence.batched"
 ANCHORED = "evidence.anchored"
 
