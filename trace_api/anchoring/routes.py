@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from trace_api.anchoring import service
 from trace_api.anchoring.schemas import AnchorJobOut
 from trace_api.deps import SessionDep
-from trace_api.models import AnchorJob
 from trace_api.roles import BrandStaff
 
 router = APIRouter(prefix="/v1/anchor-jobs", tags=["anchoring"])
@@ -23,10 +21,9 @@ def list_jobs(
     status: Literal["pending", "submitted", "confirmed", "failed"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AnchorJobOut]:
-    query = select(AnchorJob).where(AnchorJob.tenant_id == principal.tenant_id)
-    if status is not None:
-        query = query.where(AnchorJob.status == status)
-    jobs = session.scalars(query.order_by(AnchorJob.id.desc()).limit(limit))
+    jobs = service.list_jobs(
+        session=session, tenant_id=principal.tenant_id, status=status, limit=limit
+    )
     return [AnchorJobOut.model_validate(job) for job in jobs]
 
 

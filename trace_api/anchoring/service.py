@@ -70,6 +70,16 @@ def get_job(*, session: Session, tenant_id: str, job_id: int) -> AnchorJob:
     return get_owned(session, AnchorJob, job_id, tenant_id=tenant_id, noun="anchor job")
 
 
+def list_jobs(
+    *, session: Session, tenant_id: str, status: str | None = None, limit: int
+) -> list[AnchorJob]:
+    """The tenant's anchor jobs, newest first, of one ``status`` if given."""
+    query = select(AnchorJob).where(AnchorJob.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(AnchorJob.status == status)
+    return list(session.scalars(query.order_by(AnchorJob.id.desc()).limit(limit)))
+
+
 def job_for_subject(*, session: Session, tenant_id: str, kind: str, subject: str) -> AnchorJob:
     """The anchor job of a subject (a batch id, a checkpoint size, ...)."""
     job = session.scalar(
