@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from trace_api.codes import label_stock, labels, service
-from trace_api.codes.gs1 import item_uri
+from trace_api.codes import batch_labels, label_stock, labels, service
 from trace_api.codes.jobs import IssueRunner
 from trace_api.codes.schemas import (
     BatchCreate,
@@ -27,16 +24,14 @@ from trace_api.codes.schemas import (
     RecallRequest,
 )
 from trace_api.components import CodeIssuerDep, SessionsDep
-from trace_api.db import transaction
 from trace_api.deps import SessionDep, SettingsDep
 from trace_api.errors import Conflict, PayloadTooLarge
-from trace_api.models import Batch, Code, CodeIssuance, Product
+from trace_api.models import CodeIssuance
 from trace_api.principal import Principal
 from trace_api.roles import AdminOrOperator, AnyRole
 from trace_api.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["codes"])
-_PAGE = 5000
 
 
 @router.post("/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
@@ -196,45 +191,6 @@ def download_pins(
     )
 
 
-def _issued_batch(session: Session, tenant_id: str, batch_id: str) -> tuple[Batch, Product, int]:
-    batch = service.get_batch(session=session, tenant_id=tenant_id, batch_id=batch_id)
-    issuance = service.issuance_of_batch(session=session, batch_id=batch_id)
-    if issuance is None or issuance.status != "done":
-        raise Conflict(f"batch {batch_id} has no issued codes yet")
-    product = session.get(Product, batch.product_id)
-    assert product is not None
-    return batch, product, issuance.id
-
-
-def _labels(
-    sessions: sessionmaker[Session], base: str, batch: Batch, product: Product, issuance_id: int
-) -> Iterator[labels.Label]:
-    last = -1
-    while True:
-        with transaction(sessions) as session:
-            page = list(
-                session.execute(
-                    select(Code.idx, Code.serial, Code.pin_hash.is_not(None))
-                    .where(Code.issuance_id == issuance_id, Code.idx > last)
-                    .order_by(Code.idx)
-                    .limit(_PAGE)
-                )
-            )
-        for idx, serial, has_pin in page:
-            yield labels.label(
-                base,
-                product.gtin,
-                batch.lot,
-                serial,
-                batch.expiry,
-                product=product.name,
-                has_pin=bool(has_pin),
-            )
-            last = idx
-        if len(page) < _PAGE:
-            return
-
-
 @router.get("/batches/{batch_id}/labels.csv")
 def labels_csv(
     batch_id: str,
@@ -244,12 +200,17 @@ def labels_csv(
     settings: SettingsDep,
 ) -> StreamingResponse:
     """The print file for industrial printers, streamed in leaf order."""
-    batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
-    items = _labels(sessions, settings.public_base_url, batch, product, issuance_id)
+    issued = batch_labels.issued_batch(
+        session=session, tenant_id=principal.tenant_id, batch_id=batch_id
+    )
+    items = batch_labels.batch_labels(
+        sessions=sessions, base_url=settings.public_base_url, issued=issued
+    )
+    filename = f"labels-{issued.batch.lot}.csv"
     return StreamingResponse(
         labels.csv_lines(items),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="labels-{batch.lot}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -269,34 +230,39 @@ def labels_pdf(
     ] = label_stock.DEFAULT_STOCK,
 ) -> Response:
     """PDF labels for small batches, on an A4 sheet of stickers or a thermal roll."""
-    batch, product, issuance_id = _issued_batch(session, principal.tenant_id, batch_id)
+    issued = batch_labels.issued_batch(
+        session=session, tenant_id=principal.tenant_id, batch_id=batch_id
+    )
     items: list[labels.Label] = []
-    for item in _labels(sessions, settings.public_base_url, batch, product, issuance_id):
+    for item in batch_labels.batch_labels(
+        sessions=sessions, base_url=settings.public_base_url, issued=issued
+    ):
         if len(items) == settings.label_pdf_max:
             raise PayloadTooLarge(
                 f"a PDF sheet holds at most {settings.label_pdf_max} labels; "
                 "print larger batches from labels.csv"
             )
         items.append(item)
+    product, lot = issued.product, issued.batch.lot
     pdf = labels.pdf_labels(
-        items, label_stock.STOCKS[stock], title=f"{product.name} {product.gtin} {batch.lot}"
+        items, label_stock.STOCKS[stock], title=f"{product.name} {product.gtin} {lot}"
     )
     return Response(pdf, media_type="application/pdf")
 
 
 def _code_out(settings: Settings, session: Session, principal: Principal, serial: str) -> CodeOut:
-    code, issuance = service.get_code(session=session, tenant_id=principal.tenant_id, serial=serial)
-    batch = session.get(Batch, issuance.batch_id)
-    assert batch is not None
-    product = session.get(Product, batch.product_id)
-    assert product is not None
-    state = service.code_state(session=session, code_id=code.id)
-    base = settings.public_base_url
+    view = service.code_view(
+        session=session,
+        tenant_id=principal.tenant_id,
+        serial=serial,
+        base_url=settings.public_base_url,
+    )
+    code, state = view.code, view.state
     return CodeOut(
         serial=code.serial,
-        uri=item_uri(base, product.gtin, batch.lot, code.serial),
-        batch_id=batch.id,
-        issuance_id=issuance.id,
+        uri=view.uri,
+        batch_id=view.batch.id,
+        issuance_id=view.issuance.id,
         index=code.idx,
         has_pin=code.pin_hash is not None,
         scan_count=state.scan_count if state else 0,

@@ -355,6 +355,30 @@ def code_state(*, session: Session, code_id: int) -> CodeState | None:
     return session.get(CodeState, code_id)
 
 
+@dataclass(frozen=True)
+class CodeView:
+    """One code as its tenant sees it: where it belongs and what has happened to it."""
+
+    code: Code
+    issuance: CodeIssuance
+    batch: Batch
+    product: Product
+    state: CodeState | None  # None: nothing has happened to it yet
+    uri: str  # its GS1 Digital Link
+
+
+def code_view(*, session: Session, tenant_id: str, serial: str, base_url: str) -> CodeView:
+    """One of the tenant's codes by serial, with its batch, product and state."""
+    code, issuance = get_code(session=session, tenant_id=tenant_id, serial=serial)
+    batch = session.get(Batch, issuance.batch_id)
+    assert batch is not None
+    product = session.get(Product, batch.product_id)
+    assert product is not None
+    uri = item_uri(base_url, product.gtin, batch.lot, code.serial)
+    state = code_state(session=session, code_id=code.id)
+    return CodeView(code, issuance, batch, product, state, uri)
+
+
 def recall_code(
     *, session: Session, tenant_id: str, serial: str, reason: str, actor: str
 ) -> CodeState:
