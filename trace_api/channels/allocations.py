@@ -25,7 +25,7 @@ from trace_api.channels import service as channel_service
 from trace_api.codes import service as codes_service
 from trace_api.cursors import decode_cursor, encode_cursor
 from trace_api.epcis import bulk, identifiers
-from trace_api.errors import InvalidInput
+from trace_api.errors import Forbidden, InvalidInput, NotFound
 from trace_api.models import Allocation, Batch, Code, CodeIssuance, Product, new_id, utcnow
 from trace_api.owned import get_owned
 from trace_api.tenancy import service as tenancy_service
@@ -328,9 +328,15 @@ def batch_target(*, session: Session, tenant_id: str, batch_id: str) -> str:
     return codes_service.get_batch(session=session, tenant_id=tenant_id, batch_id=batch_id).id
 
 
-def get_allocation(*, session: Session, tenant_id: str, allocation_id: str) -> Allocation:
-    """One of the tenant's allocations (current or replaced)."""
-    return get_owned(session, Allocation, allocation_id, tenant_id=tenant_id, noun="allocation")
+def get_allocation(
+    *, session: Session, tenant_id: str, allocation_id: str, viewer_org: str | None = None
+) -> Allocation:
+    """One of the tenant's allocations (current or replaced); a dealer (``viewer_org``)
+    finds only its own organisation's."""
+    record = get_owned(session, Allocation, allocation_id, tenant_id=tenant_id, noun="allocation")
+    if viewer_org is not None and record.organisation_id != viewer_org:
+        raise NotFound(f"no allocation {allocation_id}")
+    return record
 
 
 def list_allocations(
@@ -342,8 +348,15 @@ def list_allocations(
     include_replaced: bool = False,
     limit: int = 100,
     cursor: str | None = None,
+    viewer_org: str | None = None,
 ) -> tuple[list[Allocation], str | None]:
-    """A page of allocations, oldest first, and the cursor of the next page (or None)."""
+    """A page of allocations, oldest first, and the cursor of the next page (or None).
+
+    A dealer (``viewer_org``) reads only its own organisation's."""
+    if viewer_org is not None:
+        if organisation_id not in (None, viewer_org):
+            raise Forbidden("a dealer key reads only its own organisation's allocations")
+        organisation_id = viewer_org
     query = select(Allocation).where(Allocation.tenant_id == tenant_id)
     if organisation_id is not None:
         query = query.where(Allocation.organisation_id == organisation_id)

@@ -29,19 +29,12 @@ from trace_api.channels.schemas import (
     TreeNode,
 )
 from trace_api.deps import SessionDep
-from trace_api.errors import Forbidden, InvalidInput, NotFound
+from trace_api.errors import InvalidInput
 from trace_api.models import ChannelLocation
-from trace_api.principal import Principal
-from trace_api.roles import AdminOnly, AdminOrOperator, AnyRole, BrandStaff
+from trace_api.roles import AdminOnly, AdminOrOperator, AnyRole, BrandStaff, custody_view
 from trace_api.tenancy.schemas import OrganisationOut
 
 router = APIRouter(prefix="/v1", tags=["channels"])
-
-
-def _readable(principal: Principal, organisation_id: str) -> None:
-    """A dealer reads only its own organisation's configuration."""
-    if principal.role == "dealer" and principal.organisation_id != organisation_id:
-        raise Forbidden("a dealer key reads only its own organisation's configuration")
 
 
 def _divisions(codes: list[str]) -> list[Division]:
@@ -52,10 +45,14 @@ def _divisions(codes: list[str]) -> list[Division]:
 
 
 def _territories_out(
-    session: SessionDep, tenant_id: str, organisation_id: str, folded: list[str]
+    session: SessionDep,
+    tenant_id: str,
+    organisation_id: str,
+    folded: list[str],
+    viewer_org: str | None = None,
 ) -> TerritoriesOut:
     own, effective = service.get_territories(
-        session=session, tenant_id=tenant_id, organisation_id=organisation_id
+        session=session, tenant_id=tenant_id, organisation_id=organisation_id, viewer_org=viewer_org
     )
     return TerritoriesOut(
         organisation_id=organisation_id,
@@ -84,8 +81,9 @@ def set_territories(
 def get_territories(
     organisation_id: str, principal: AnyRole, session: SessionDep
 ) -> TerritoriesOut:
-    _readable(principal, organisation_id)
-    return _territories_out(session, principal.tenant_id, organisation_id, [])
+    return _territories_out(
+        session, principal.tenant_id, organisation_id, [], viewer_org=custody_view(principal)
+    )
 
 
 # -- geofences ---------------------------------------------------------------------------------
@@ -114,9 +112,11 @@ def add_geofence(
 def list_geofences(
     organisation_id: str, principal: AnyRole, session: SessionDep
 ) -> list[GeofenceOut]:
-    _readable(principal, organisation_id)
     records = service.list_geofences(
-        session=session, tenant_id=principal.tenant_id, organisation_id=organisation_id
+        session=session,
+        tenant_id=principal.tenant_id,
+        organisation_id=organisation_id,
+        viewer_org=custody_view(principal),
     )
     return [GeofenceOut.model_validate(r) for r in records]
 
@@ -141,9 +141,11 @@ def delete_geofence(
 # -- product scopes ----------------------------------------------------------------------------
 
 
-def _scopes_out(session: SessionDep, tenant_id: str, organisation_id: str) -> ProductScopesOut:
+def _scopes_out(
+    session: SessionDep, tenant_id: str, organisation_id: str, viewer_org: str | None = None
+) -> ProductScopesOut:
     own, effective = service.get_product_scopes(
-        session=session, tenant_id=tenant_id, organisation_id=organisation_id
+        session=session, tenant_id=tenant_id, organisation_id=organisation_id, viewer_org=viewer_org
     )
     gtins, groups = service.split_scopes(own)
     effective_gtins, effective_groups = service.split_scopes(effective.values)
@@ -176,8 +178,9 @@ def set_product_scopes(
 def get_product_scopes(
     organisation_id: str, principal: AnyRole, session: SessionDep
 ) -> ProductScopesOut:
-    _readable(principal, organisation_id)
-    return _scopes_out(session, principal.tenant_id, organisation_id)
+    return _scopes_out(
+        session, principal.tenant_id, organisation_id, viewer_org=custody_view(principal)
+    )
 
 
 # -- the tree ----------------------------------------------------------------------------------
@@ -357,10 +360,6 @@ def list_allocations(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: str | None = None,
 ) -> AllocationPage:
-    if principal.role == "dealer":
-        if organisation_id not in (None, principal.organisation_id):
-            raise Forbidden("a dealer key reads only its own organisation's allocations")
-        organisation_id = principal.organisation_id
     records, next_cursor = allocations.list_allocations(
         session=session,
         tenant_id=principal.tenant_id,
@@ -369,6 +368,7 @@ def list_allocations(
         include_replaced=include_replaced,
         limit=limit,
         cursor=cursor,
+        viewer_org=custody_view(principal),
     )
     return AllocationPage(
         allocations=[AllocationOut.model_validate(r) for r in records], next_cursor=next_cursor
@@ -378,8 +378,9 @@ def list_allocations(
 @router.get("/allocations/{allocation_id}", response_model=AllocationOut)
 def get_allocation(allocation_id: str, principal: AnyRole, session: SessionDep) -> AllocationOut:
     record = allocations.get_allocation(
-        session=session, tenant_id=principal.tenant_id, allocation_id=allocation_id
+        session=session,
+        tenant_id=principal.tenant_id,
+        allocation_id=allocation_id,
+        viewer_org=custody_view(principal),
     )
-    if principal.role == "dealer" and record.organisation_id != principal.organisation_id:
-        raise NotFound(f"no allocation {allocation_id}")
     return AllocationOut.model_validate(record)

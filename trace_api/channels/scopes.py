@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from trace_api.audit import log as audit_log
 from trace_api.channels.inheritance import Inherited, inherited, organisations, replace_own_rows
+from trace_api.channels.visibility import check_readable
 from trace_api.codes import service as codes_service
 from trace_api.codes.errors import InvalidGtin
 from trace_api.codes.gs1 import normalise_gtin
@@ -37,9 +38,10 @@ def scopes_by_org(*, session: Session, tenant_id: str) -> dict[str, list[str]]:
 
 
 def get_product_scopes(
-    *, session: Session, tenant_id: str, organisation_id: str
+    *, session: Session, tenant_id: str, organisation_id: str, viewer_org: str | None = None
 ) -> tuple[list[str], Inherited]:
-    """An organisation's own product scopes and the effective ones."""
+    """An organisation's own product scopes and the effective ones (a dealer's own only)."""
+    check_readable(viewer_org=viewer_org, organisation_id=organisation_id)
     tenancy_service.get_organisation(
         session=session, tenant_id=tenant_id, organisation_id=organisation_id
     )

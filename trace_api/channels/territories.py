@@ -17,6 +17,7 @@ from trace_api.audit import log as audit_log
 from trace_api.channels import divisions, geofence
 from trace_api.channels.inheritance import Inherited, inherited, organisations, replace_own_rows
 from trace_api.channels.text import plain_text
+from trace_api.channels.visibility import check_readable
 from trace_api.errors import InvalidInput, NotFound
 from trace_api.models import ChannelGeofence, ChannelTerritory
 from trace_api.tenancy import service as tenancy_service
@@ -69,9 +70,10 @@ def effective_territories(*, session: Session, tenant_id: str, organisation_id: 
 
 
 def get_territories(
-    *, session: Session, tenant_id: str, organisation_id: str
+    *, session: Session, tenant_id: str, organisation_id: str, viewer_org: str | None = None
 ) -> tuple[list[str], Inherited]:
-    """An organisation's own territories and the effective ones."""
+    """An organisation's own territories and the effective ones (a dealer's own only)."""
+    check_readable(viewer_org=viewer_org, organisation_id=organisation_id)
     tenancy_service.get_organisation(
         session=session, tenant_id=tenant_id, organisation_id=organisation_id
     )
@@ -178,9 +180,10 @@ def add_geofence(
 
 
 def list_geofences(
-    *, session: Session, tenant_id: str, organisation_id: str
+    *, session: Session, tenant_id: str, organisation_id: str, viewer_org: str | None = None
 ) -> list[ChannelGeofence]:
-    """An organisation's geofences, oldest first."""
+    """An organisation's geofences, oldest first (a dealer's own only)."""
+    check_readable(viewer_org=viewer_org, organisation_id=organisation_id)
     tenancy_service.get_organisation(
         session=session, tenant_id=tenant_id, organisation_id=organisation_id
     )
