@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from trace_api.deps import SessionDep, SettingsDep
 from trace_api.epcis import service, subscriptions
-from trace_api.epcis.errors import EpcisForbidden, EpcisValidationError
+from trace_api.epcis.errors import EpcisValidationError
 from trace_api.epcis.http import (
     Body,
     answer,
@@ -25,7 +25,7 @@ from trace_api.epcis.http import (
 )
 from trace_api.epcis.schemas import PartyCreate, PartyOut
 from trace_api.models import EpcisQuery, EpcisSubscription
-from trace_api.roles import AdminOnly, AdminOrOperator, AnyRole
+from trace_api.roles import ADMIN_OR_OPERATOR, AdminOnly, AdminOrOperator, AnyRole
 
 router = epcis_router("/epcis/queries")
 parties_router = APIRouter(prefix="/v1/epcis", tags=["epcis"])
@@ -106,10 +106,12 @@ def discover_query(record: NamedQuery) -> Response:
 def delete_query(
     name: str, record: NamedQuery, principal: AnyRole, session: SessionDep
 ) -> Response:
-    if principal.role not in ("admin", "operator") and record.created_by != principal.key_id:
-        raise EpcisForbidden("only admins, operators and the key that made it delete a query")
     service.delete_query(
-        session=session, tenant_id=principal.tenant_id, name=name, actor=principal.key_id
+        session=session,
+        tenant_id=principal.tenant_id,
+        name=name,
+        actor=principal.key_id,
+        others_too=ADMIN_OR_OPERATOR.admits(principal.role),
     )
     return answer(None, 204)
 
@@ -192,9 +194,12 @@ def subscription(name: str, found: Subscription, session: SessionDep) -> Respons
 
 @router.delete("/{name}/subscriptions/{subscription_id}")
 def unsubscribe(found: Subscription, principal: AnyRole, session: SessionDep) -> Response:
-    if principal.role not in ("admin", "operator") and found.created_by != principal.key_id:
-        raise EpcisForbidden("only admins, operators and the subscriber end a subscription")
-    subscriptions.delete(session=session, record=found, actor=principal.key_id)
+    subscriptions.delete(
+        session=session,
+        record=found,
+        actor=principal.key_id,
+        others_too=ADMIN_OR_OPERATOR.admits(principal.role),
+    )
     return answer(None, 204)
 
 

@@ -7,18 +7,15 @@ problem type (``epcisException:...``) rather than a 422.
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import BackgroundTasks, Depends, Request, Response
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from trace_api.components import OnStoredDep, SessionsDep
-from trace_api.db import transaction
 from trace_api.deps import SessionDep, SettingsDep
-from trace_api.epcis import documents, resources, service
+from trace_api.epcis import documents, large_captures, resources, service
 from trace_api.epcis.errors import CaptureLimitExceeded, EpcisValidationError, NoSuchResource
 from trace_api.epcis.http import (
     Body,
@@ -35,14 +32,13 @@ from trace_api.epcis.http import (
     viewer,
 )
 from trace_api.epcis.query import Page, Viewer
-from trace_api.epcis.stored import Capturer, OnStored
+from trace_api.epcis.stored import Capturer
 from trace_api.models import EpcisCaptureJob
 from trace_api.principal import Principal
 from trace_api.roles import AnyRole, Custodians, custody_view
 from trace_api.settings import Settings
 
 router = epcis_router("/epcis")
-_log = logging.getLogger(__name__)
 
 TOP_LEVEL = [
     "queries",
@@ -146,40 +142,15 @@ def capture(
             on_stored=on_stored,
         )
     else:  # stored after the answer, once the job row is committed
-        background.add_task(_capture_later, sessions, job.id, capturer, checked, on_stored)
+        background.add_task(
+            large_captures.store_later,
+            sessions=sessions,
+            job_id=job.id,
+            capturer=capturer,
+            request=checked,
+            on_stored=on_stored,
+        )
     return answer(None, 202, {"Location": f"/epcis/capture/{job.id}"})
-
-
-def _capture_later(
-    sessions: sessionmaker[Session],
-    job_id: str,
-    capturer: Capturer,
-    checked: service.CaptureRequest,
-    on_stored: OnStored,
-) -> None:
-    try:
-        with transaction(sessions) as session:
-            job = session.get(EpcisCaptureJob, job_id)
-            assert job is not None
-            service.run_capture(
-                session=session, job=job, capturer=capturer, request=checked, on_stored=on_stored
-            )
-    except Exception:
-        _log.exception("capture job %s failed", job_id)
-        with transaction(sessions) as session:
-            job = session.get(EpcisCaptureJob, job_id)
-            if job is not None and job.running:
-                job.running, job.success = False, False
-                job.errors = json.dumps(
-                    [
-                        {
-                            "type": "epcisException:ImplementationException",
-                            "title": "Capture failed",
-                            "status": 500,
-                            "detail": "the capture failed unexpectedly; nothing was stored",
-                        }
-                    ]
-                )
 
 
 @router.get("/capture")

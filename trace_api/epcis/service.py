@@ -19,6 +19,7 @@ from trace_api.audit import log as audit_log
 from trace_api.epcis import capture, custody, hashing, identifiers, parameters, query, validation
 from trace_api.epcis.errors import (
     CaptureLimitExceeded,
+    EpcisForbidden,
     EpcisValidationError,
     NoSuchResource,
     QueryParameterError,
@@ -280,9 +281,14 @@ def list_queries(
     return records[:per_page], (records[per_page - 1].name if len(records) > per_page else None)
 
 
-def delete_query(*, session: Session, tenant_id: str, name: str, actor: str) -> None:
-    """Remove a named query and every subscription to it."""
+def delete_query(
+    *, session: Session, tenant_id: str, name: str, actor: str, others_too: bool
+) -> None:
+    """Remove a named query and every subscription to it. Only the key that made it may,
+    unless ``others_too`` (the caller's role manages every key's queries)."""
     record = get_query(session=session, tenant_id=tenant_id, name=name)
+    if not others_too and record.created_by != actor:
+        raise EpcisForbidden("only admins, operators and the key that made it delete a query")
     for subscription in session.scalars(
         select(EpcisSubscription).where(EpcisSubscription.query_id == record.id)
     ):

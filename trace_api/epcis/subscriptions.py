@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from trace_api.audit import log as audit_log
 from trace_api.epcis import destinations, outbound
-from trace_api.epcis.errors import NoSuchResource, SubscriptionControlsError
+from trace_api.epcis.errors import EpcisForbidden, NoSuchResource, SubscriptionControlsError
 from trace_api.epcis.events import format_time, parse_time
 from trace_api.models import (
     EpcisCaptureJob,
@@ -225,8 +225,11 @@ def list_for(*, session: Session, query: EpcisQuery) -> list[EpcisSubscription]:
     )
 
 
-def delete(*, session: Session, record: EpcisSubscription, actor: str) -> None:
-    """Unsubscribe: the subscription and its backlog go."""
+def delete(*, session: Session, record: EpcisSubscription, actor: str, others_too: bool) -> None:
+    """Unsubscribe: the subscription and its backlog go. Only the subscriber may, unless
+    ``others_too`` (the caller's role manages every key's subscriptions)."""
+    if not others_too and record.created_by != actor:
+        raise EpcisForbidden("only admins, operators and the subscriber end a subscription")
     session.query(EpcisSubscriptionBacklog).filter_by(subscription_id=record.id).delete()
     session.delete(record)
     session.flush()
