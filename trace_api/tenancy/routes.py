@@ -7,7 +7,6 @@ from fastapi import APIRouter, status
 from trace_api.components import MasterKeyDep
 from trace_api.deps import SessionDep
 from trace_api.errors import InvalidInput
-from trace_api.models import Tenant
 from trace_api.roles import AdminOnly, AnyRole
 from trace_api.tenancy import service
 from trace_api.tenancy.schemas import (
@@ -26,8 +25,7 @@ router = APIRouter(prefix="/v1", tags=["tenancy"])
 
 @router.get("/whoami", response_model=WhoAmI)
 def whoami(principal: AnyRole, session: SessionDep) -> WhoAmI:
-    tenant = session.get(Tenant, principal.tenant_id)
-    assert tenant is not None  # a key's tenant cannot be deleted
+    tenant = service.get_tenant(session=session, tenant_id=principal.tenant_id)
     return WhoAmI(
         tenant_id=tenant.id,
         tenant_name=tenant.name,

@@ -54,6 +54,13 @@ def create_tenant(*, session: Session, master_key: bytes, name: str) -> tuple[Te
     return tenant, admin
 
 
+def get_tenant(*, session: Session, tenant_id: str) -> Tenant:
+    """The caller's own tenant (a key's tenant is never deleted)."""
+    tenant = session.get(Tenant, tenant_id)
+    assert tenant is not None
+    return tenant
+
+
 def rotate_data_key(
     *, session: Session, master_key: bytes, tenant_id: str, actor: str = audit_log.SYSTEM
 ) -> TenantKey:
