@@ -13,12 +13,20 @@ body is not read until its key checks out (401 otherwise, under the same wrong-k
 as every route), at most ``TRACE_MAX_LARGE_BODIES`` such bodies are held at once (503
 with ``Retry-After`` beyond), and a large body is measured off the event loop, so large
 uploads without a key cannot fill memory or stall other requests.
+
+A multipart upload to a route of ``STREAMED`` (a contract proof's document, up to
+``TRACE_EVIDENCE_MAX_BYTES``) is not held at all: its declared length is checked, a key
+is required before any of it is read unless it declares no more than
+``TRACE_MAX_BODY_BYTES``, it counts as a large body while it lasts, and it is passed on as
+it arrives through a receive that counts the bytes and raises `BodyTooLarge` (413, which
+the app's problem handler answers) as soon as more than the limit has come.
 """
 
 from __future__ import annotations
 
 import email.message
 import re
+from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -26,7 +34,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trace_api import deps
 from trace_api.components import Components
-from trace_api.errors import ServiceError, Unauthenticated
+from trace_api.errors import PayloadTooLarge, ServiceError, Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict, nesting_depth
 from trace_api.problems import absolute_uri, problem_response
 from trace_api.settings import Settings
@@ -34,6 +42,22 @@ from trace_api.settings import Settings
 _EPCIS = "/epcis"
 _EPCIS_CAPTURE = "/epcis/capture"
 _IMAGE_UPLOAD = re.compile(r"/v1/(?:branding/logo|products/[^/]+/image)")  # PUT only
+
+STREAMED: dict[tuple[str, str], Callable[[Settings], int]] = {
+    # (method, path) of a route that spools its multipart body itself -> its body's limit:
+    # a document of TRACE_EVIDENCE_MAX_BYTES and metadata of up to TRACE_MAX_BODY_BYTES.
+    ("POST", "/v1/evidence"): lambda s: s.evidence_max_bytes + s.max_body_bytes,
+}
+
+
+class BodyTooLarge(PayloadTooLarge):
+    """More of a streamed body arrived than its route takes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the body is more than {limit} bytes; this route takes at most {limit} bytes",
+            limit=limit,
+        )
 
 
 class RequestBodyGuard:
@@ -49,12 +73,17 @@ class RequestBodyGuard:
         self.max_depth = settings.max_json_depth
         self.max_large = settings.max_large_bodies
         self.large_in_flight = 0
+        self.streamed = {route: limit(settings) for route, limit in STREAMED.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _may_have_body(scope):
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
+        streamed = self.streamed.get((scope["method"], path))
+        if streamed is not None and _is_multipart(scope):
+            await self._stream(scope, receive, send, streamed)
+            return
         limit = self.max_capture if path == _EPCIS_CAPTURE else self.max_body
         if scope["method"] == "PUT" and _IMAGE_UPLOAD.fullmatch(path):
             limit = self.max_image
@@ -94,6 +123,25 @@ class RequestBodyGuard:
                 await _refused(scope, refusal_json)(scope, receive, send)
                 return
             await self.app(scope, _replay(data, receive), send)
+        finally:
+            if large and self.large_in_flight > 0:
+                self.large_in_flight -= 1
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Pass a multipart body on as it arrives, counted, never held here."""
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await self._too_large(scope, limit, declared)(scope, receive, send)
+            return
+        large = declared is None or declared > self.max_body
+        if large:
+            refusal = await self._large_refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+            self.large_in_flight += 1
+        try:
+            await self.app(scope, _counted(receive, limit if large else self.max_body), send)
         finally:
             if large and self.large_in_flight > 0:
                 self.large_in_flight -= 1
@@ -193,6 +241,27 @@ def _is_json(scope: Scope) -> bool:
     return message.get_content_maintype() == "application" and (
         subtype == "json" or subtype.endswith("+json")
     )
+
+
+def _is_multipart(scope: Scope) -> bool:
+    raw = next((v for n, v in scope["headers"] if n == b"content-type"), b"")
+    return raw.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    """``receive``, raising BodyTooLarge once more than ``limit`` body bytes came through."""
+    received = 0
+
+    async def counted() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counted
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

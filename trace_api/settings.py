@@ -239,6 +239,14 @@ class Settings(BaseSettings):
         "consumer scan; item state and movements are tracked either way.",
     )
 
+    # -- contract proofs ----------------------------------------------------------------------
+    evidence_max_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="Largest document a contract proof is uploaded with (POST /v1/evidence), "
+        "in bytes; it is streamed to disk, hashed and sealed as it is read, never held whole.",
+    )
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:

@@ -1,0 +1,344 @@
+"""Contract proofs: submitting one, its parties' signatures, and reading them back.
+
+A proof's id and time are fixed first, so its statement
+(`compliance.evidence.statement.Statement`) is built before anything is stored and its
+canonical bytes are what ``evidence.statement`` keeps. Each signature is checked on
+arrival against the party's registered keys; a proof is ``complete`` once every required
+party has signed (at once when none is required), and its Merkle leaf is then fixed.
+Any refusal raises before the transaction commits, so a refused request writes nothing.
+
+Services never commit: the caller owns the transaction (one per request or job).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import BinaryIO
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from compliance.evidence.statement import (
+    Party,
+    Signature,
+    Statement,
+    leaf_hash,
+    signature_holds,
+    statement_from_json,
+)
+from crypto.sm3 import sm3_hex
+from trace_api.audit import log as audit_log
+from trace_api.errors import Conflict, Forbidden, InvalidInput, NotFound
+from trace_api.evidence import documents, links
+from trace_api.evidence import parties as party_service
+from trace_api.evidence.schemas import EvidenceSubmit, PartyIn
+from trace_api.instants import iso
+from trace_api.models import (
+    Evidence,
+    EvidenceLink,
+    EvidenceParty,
+    EvidencePartyKey,
+    EvidenceSignature,
+    EvidenceSigner,
+    new_id,
+    utcnow,
+)
+from trace_api.tenancy import service as tenancy_service
+
+PENDING = "pending_signatures"
+COMPLETE = "complete"
+SUBMITTED = "evidence.submitted"
+SIGNED = "evidence.signed"
+COMPLETED = "evidence.completed"
+# A statement time chosen by the client (so that its parties could sign before the
+# submission) may lie this far from the service's clock.
+EARLIEST = timedelta(minutes=10)
+LATEST = timedelta(minutes=1)
+
+
+class SignatureRefused(InvalidInput):
+    """A signature that does not verify under a live key of its party."""
+
+    slug = "signature-refused"
+    title = "Signature refused"
+
+
+def read_statement(row: Evidence) -> Statement:
+    """The statement a stored proof's parties sign, from its stored bytes."""
+    return statement_from_json(json.loads(bytes(row.statement)))
+
+
+def submit(
+    *,
+    session: Session,
+    tenant_id: str,
+    actor: str,
+    master_key: bytes,
+    request: EvidenceSubmit,
+    document: BinaryIO | None = None,
+    keep: bool = False,
+) -> Evidence:
+    """Store a proof of ``document`` (hashed and, with ``keep``, sealed as it is read once)
+    or, without one, of the digests the request gives."""
+    now = utcnow()
+    evidence_id, created_at = _identity(session, request, now)
+    signers = _parties(session, tenant_id, request.parties)
+    linked = [
+        (link.type, links.checked(session, tenant_id, link.type, link.id, f"links[{n}]"))
+        for n, link in enumerate(request.links)
+    ]
+    if len(set(linked)) != len(linked):  # an EPCIS event by its eventID and by its digest
+        raise InvalidInput("links name the same object twice")
+    given = request.digests.given()
+    row = Evidence(
+        id=evidence_id,
+        tenant_id=tenant_id,
+        title=request.title,
+        kind=request.kind,
+        statement=b"",
+        status=PENDING,
+        created_by=actor,
+        created_at=created_at,
+        document_chunks=0,
+    )
+    if document is None:
+        if not given:
+            raise InvalidInput("give digests (sm3 and/or sha256), or upload the document")
+        if keep:
+            raise InvalidInput("keep=true keeps an uploaded document: upload it")
+        digests, size = given, request.size
+    else:
+        keeping = None
+        if keep:  # its chunks refer to the proof's row, which must come first
+            _insert(session, row)
+            keyring = tenancy_service.tenant_keyring(
+                session=session, master_key=master_key, tenant_id=tenant_id
+            )
+            keeping = documents.Keeping(session, keyring, evidence_id)
+        read = documents.read_document(document, keeping)
+        _check_given(given, request.size, read)
+        digests, size = read.digests, read.size
+        row.document_key_id, row.document_chunks = read.key_id, read.chunks
+    statement = Statement(
+        tenant=tenant_id,
+        evidence_id=evidence_id,
+        title=request.title,
+        kind=request.kind,
+        digests=digests,
+        size=size,
+        parties=tuple(
+            Party(p.id, p.name, p.uscc, p.organisation_id, required) for p, required in signers
+        ),
+        links=tuple(linked),
+        created_at=created_at,
+    )
+    row.statement = statement.canonical_bytes()
+    row.sm3, row.sha256, row.size = digests.get("sm3"), digests.get("sha256"), size
+    _insert(session, row)
+    session.add_all(
+        EvidenceSigner(evidence_id=evidence_id, party_id=p.id, position=n, required=required)
+        for n, (p, required) in enumerate(signers)
+    )
+    session.add_all(
+        EvidenceLink(evidence_id=evidence_id, link_type=t, object_id=i) for t, i in linked
+    )
+    session.flush()
+    audit_log.append(
+        session=session,
+        tenant_id=tenant_id,
+        kind=SUBMITTED,
+        actor=actor,
+        data={
+            "evidence_id": evidence_id,
+            "kind": request.kind,
+            "statement_sm3": sm3_hex(row.statement),
+            "digests": dict(digests),
+            "size": size,
+            "document_kept": row.document_chunks > 0,
+        },
+    )
+    for given_signature in request.signatures:
+        _accept(session, row, statement, given_signature.party, given_signature.signature, actor)
+    _complete_if_signed(session, row, statement, actor)
+    return row
+
+
+def sign(
+    *,
+    session: Session,
+    tenant_id: str,
+    evidence_id: str,
+    party_id: str,
+    signature: str,
+    actor: str,
+    viewer_org: str | None = None,
+) -> Evidence:
+    """Add a party's signature to a proof; the proof is complete once every required party
+    has signed. A dealer (``viewer_org``) signs only for its own organisation's party."""
+    row = _locked(session, tenant_id, evidence_id)
+    statement = read_statement(row)
+    party = statement.party(party_id)
+    if viewer_org is not None:
+        if not any(p.organisation == viewer_org for p in statement.parties):
+            raise NotFound(f"no contract proof {evidence_id}")
+        if party is not None and party.organisation != viewer_org:
+            raise Forbidden("a dealer key signs only for its own organisation's party")
+    if row.status != PENDING:
+        raise Conflict(f"proof {evidence_id} is complete: it takes no more signatures")
+    signed = select(EvidenceSignature.id).where(
+        EvidenceSignature.evidence_id == evidence_id, EvidenceSignature.party_id == party_id
+    )
+    if session.scalar(signed) is not None:
+        raise Conflict(f"party {party_id} has signed proof {evidence_id} already")
+    _accept(session, row, statement, party_id, signature, actor)
+    _complete_if_signed(session, row, statement, actor)
+    return row
+
+
+def stored_signatures(session: Session, evidence_ids: list[str]) -> dict[str, list[Signature]]:
+    """The signatures of each proof, with the keys they verify under."""
+    found: dict[str, list[Signature]] = {}
+    rows = session.execute(
+        select(EvidenceSignature, EvidencePartyKey.public_key)
+        .join(EvidencePartyKey, EvidencePartyKey.id == EvidenceSignature.key_id)
+        .where(EvidenceSignature.evidence_id.in_(evidence_ids))
+        .order_by(EvidenceSignature.signed_at, EvidenceSignature.id)
+    )
+    for sig, public_key in rows:
+        signature = Signature(sig.party_id, public_key, sig.signature, sig.signed_at)
+        found.setdefault(sig.evidence_id, []).append(signature)
+    return found
+
+
+def _identity(session: Session, request: EvidenceSubmit, now: datetime) -> tuple[str, datetime]:
+    """The proof's id and statement time: the client's, when it chose them, else new."""
+    if request.signatures and (request.id is None or request.created_at is None):
+        raise InvalidInput(
+            "signatures sent with a proof sign its statement, which holds the proof's id and "
+            "time: give id and created_at too (or send the signatures afterwards)"
+        )
+    created_at = request.created_at or now
+    if not now - EARLIEST <= created_at <= now + LATEST:
+        raise InvalidInput(
+            f"created_at must lie within {EARLIEST} before and {LATEST} after now ({iso(now)})"
+        )
+    if request.id is not None and session.get(Evidence, request.id) is not None:
+        raise Conflict(f"id {request.id} is taken")
+    return request.id or new_id(), created_at
+
+
+def _parties(
+    session: Session, tenant_id: str, given: list[PartyIn]
+) -> list[tuple[EvidenceParty, bool]]:
+    found = []
+    for n, item in enumerate(given):
+        party = session.get(EvidenceParty, item.party)
+        if party is None or party.tenant_id != tenant_id:
+            raise InvalidInput(f"parties[{n}]: the tenant has no party {item.party}")
+        found.append((party, item.required))
+    return found
+
+
+def _check_given(given: dict[str, str], size: int | None, read: documents.ReadDocument) -> None:
+    for name, digest in given.items():
+        if read.digests[name] != digest:
+            raise InvalidInput(
+                f"digests.{name} is {digest}, but the uploaded document's is {read.digests[name]}"
+            )
+    if size is not None and size != read.size:
+        raise InvalidInput(f"size is {size}, but the uploaded document has {read.size} bytes")
+
+
+def _insert(session: Session, row: Evidence) -> None:
+    try:
+        session.add(row)
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"id {row.id} is taken") from None
+
+
+def _locked(session: Session, tenant_id: str, evidence_id: str) -> Evidence:
+    """The proof, locked for the rest of the transaction: a no-op UPDATE takes its row lock
+    on PostgreSQL and the write lock on SQLite, so two last signatures arriving at once
+    are counted one after the other and the proof cannot stay pending."""
+    touched = session.execute(
+        update(Evidence)
+        .where(Evidence.id == evidence_id, Evidence.tenant_id == tenant_id)
+        .values(status=Evidence.status)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.get(Evidence, evidence_id, populate_existing=True)
+    if not touched.rowcount or row is None:  # type: ignore[attr-defined]
+        raise NotFound(f"no contract proof {evidence_id}")
+    return row
+
+
+def _accept(
+    session: Session, row: Evidence, statement: Statement, party_id: str, signature: str, actor: str
+) -> None:
+    """Check one signature and store it; SignatureRefused (422) says why it is not taken."""
+    party = statement.party(party_id)
+    if party is None:
+        raise InvalidInput(f"party {party_id} is not a party of proof {row.id}")
+    signature = signature.lower()
+    message = bytes(row.statement)
+    keys = party_service.keys_of(session, [party_id]).get(party_id, [])
+    live = [k for k in keys if k.revoked_at is None]
+    key = next((k for k in live if signature_holds(k.public_key, signature, message)), None)
+    if key is None:
+        revoked = [k for k in keys if k.revoked_at is not None]
+        made = next((k for k in revoked if signature_holds(k.public_key, signature, message)), None)
+        if made is not None:
+            raise SignatureRefused(
+                f"the signature verifies under key {made.fingerprint} of party {party_id}, "
+                f"which was revoked at {iso(made.revoked_at)}: a signature arriving after its "
+                "key's revocation is not taken"
+            )
+        raise SignatureRefused(
+            f"the signature does not verify over proof {row.id}'s statement under any of the "
+            f"{len(live)} live keys of party {party_id} (SM2 over SM3, user id "
+            "1234567812345678)"
+        )
+    at = utcnow()
+    session.add(
+        EvidenceSignature(
+            evidence_id=row.id, party_id=party_id, key_id=key.id, signature=signature, signed_at=at
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"party {party_id} has signed proof {row.id} already") from None
+    audit_log.append(
+        session=session,
+        tenant_id=row.tenant_id,
+        kind=SIGNED,
+        actor=actor,
+        organisation_id=party.organisation,
+        data={
+            "evidence_id": row.id,
+            "party": party_id,
+            "key": key.fingerprint,
+            "signed_at": iso(at),
+        },
+    )
+
+
+def _complete_if_signed(session: Session, row: Evidence, statement: Statement, actor: str) -> None:
+    signatures = stored_signatures(session, [row.id]).get(row.id, [])
+    signed = {s.party for s in signatures}
+    if any(p.required and p.ref not in signed for p in statement.parties):
+        return
+    row.status = COMPLETE
+    row.completed_at = utcnow()
+    row.leaf_hash = leaf_hash(statement, signatures)
+    session.flush()
+    audit_log.append(
+        session=session,
+        tenant_id=row.tenant_id,
+        kind=COMPLETED,
+        actor=actor,
+        data={"evidence_id": row.id, "leaf_hash": row.leaf_hash.hex(), "signatures": len(signed)},
+    )
