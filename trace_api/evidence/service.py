@@ -12,7 +12,6 @@ Services never commit: the caller owns the transaction (one per request or job).
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -26,13 +25,13 @@ from compliance.evidence.statement import (
     Statement,
     leaf_hash,
     signature_holds,
-    statement_from_json,
 )
 from crypto.sm3 import sm3_hex
 from trace_api.audit import log as audit_log
 from trace_api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trace_api.evidence import documents, links
 from trace_api.evidence import parties as party_service
+from trace_api.evidence.certificates import read_statement
 from trace_api.evidence.schemas import EvidenceSubmit, PartyIn
 from trace_api.instants import iso
 from trace_api.models import (
@@ -63,11 +62,6 @@ class SignatureRefused(InvalidInput):
 
     slug = "signature-refused"
     title = "Signature refused"
-
-
-def read_statement(row: Evidence) -> Statement:
-    """The statement a stored proof's parties sign, from its stored bytes."""
-    return statement_from_json(json.loads(bytes(row.statement)))
 
 
 def submit(
@@ -261,8 +255,9 @@ def _insert(session: Session, row: Evidence) -> None:
 
 def _locked(session: Session, tenant_id: str, evidence_id: str) -> Evidence:
     """The proof, locked for the rest of the transaction: a no-op UPDATE takes its row lock
-    on PostgreSQL and the write lock on SQLite, so two last signatures arriving at once
-    are counted one after the other and the proof cannot stay pending."""
+    on PostgreSQL and the write lock on SQLite, so signatures arriving at once are taken
+    one after the other and each sees the proof as the one before left it (a signature
+    arriving just after completion is refused, never folded into a fixed leaf)."""
     touched = session.execute(
         update(Evidence)
         .where(Evidence.id == evidence_id, Evidence.tenant_id == tenant_id)
