@@ -38,6 +38,7 @@ from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.evidence.batches import BATCH_INTERVAL, EvidenceBatcher
 from trace_api.evidence.certificates import BatchTrees
 from trace_api.evidence.proof_routes import router as evidence_proof_router
+from trace_api.evidence.routes import router as evidence_router
 from trace_api.evidence.verification import EvidenceProofs
 from trace_api.health import router as health_router
 from trace_api.json_input import restore_recursion_limit
@@ -100,6 +101,7 @@ ROUTERS: tuple[APIRouter, ...] = (  # mounted in this order (it decides the API 
     channels_router,
     movements_router,
     alerts_router,
+    evidence_router,  # its parties' routes first: /v1/evidence/parties is no proof's id
     evidence_proof_router,
 )
 

@@ -17,11 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from starlette.routing import NoMatchFound
 
 from fixtures.app import TenantKeys
 from trace_api.app import create_app
-from trace_api.evidence.routes import router as evidence_router
 from trace_api.settings import Settings
 
 ROLES = ("admin", "operator", "compliance", "dealer")
@@ -227,12 +225,7 @@ def _url(operation: str, spec: dict[str, Any], dealer_org: str) -> str:
 @pytest.fixture
 def app(settings: Settings, engine: Engine) -> FastAPI:
     # Every operation is asked with a wrong key: a budget that big keeps those 401, not 429.
-    app = create_app(settings.model_copy(update={"auth_failure_burst": 100_000}), engine=engine)
-    try:
-        app.url_path_for("list_parties")
-    except NoMatchFound:  # until trace_api.app mounts the contract-proof routes itself
-        app.include_router(evidence_router)
-    return app
+    return create_app(settings.model_copy(update={"auth_failure_burst": 100_000}), engine=engine)
 
 
 def test_every_operation_of_the_document_is_in_the_table(app: FastAPI) -> None:
