@@ -1,5 +1,5 @@
-"""Helpers for the contract-proof API tests: the app with the evidence routes, parties
-with SM2 keys, proofs submitted and signed over HTTP, and counts of what was written."""
+"""Helpers for the contract-proof API tests: parties with SM2 keys, proofs submitted and
+signed over HTTP, and counts of what was written."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from starlette.routing import NoMatchFound
 from stdnum.cn import uscc as uscc_number
 
 from compliance.evidence.statement import sign_statement
@@ -19,7 +18,6 @@ from crypto import sm2
 from fixtures.app import TenantKeys
 from trace_api.components import Components
 from trace_api.db import transaction
-from trace_api.evidence.routes import router
 from trace_api.models import (
     AuditEntry,
     Evidence,
@@ -32,15 +30,6 @@ from trace_api.models import (
 )
 
 _serials = itertools.count(1)
-
-
-def with_evidence_routes(app: FastAPI) -> FastAPI:
-    """``app`` with the evidence router mounted, unless trace_api.app mounts it already."""
-    try:
-        app.url_path_for("list_parties")
-    except NoMatchFound:
-        app.include_router(router)
-    return app
 
 
 def new_uscc() -> str:

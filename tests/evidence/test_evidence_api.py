@@ -7,17 +7,14 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from submission_support import (
     add_signer,
     audit_data,
     post_signature,
     proof_body,
     submit,
-    with_evidence_routes,
     written,
 )
 
@@ -30,13 +27,6 @@ from compliance.evidence.statement import (
     statement_from_json,
 )
 from fixtures.app import TenantKeys
-from trace_api.app import create_app
-from trace_api.settings import Settings
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 def _leaf(proof: dict[str, Any], keys: dict[str, str]) -> str:

@@ -13,17 +13,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
-from submission_support import add_signer, proof_body, with_evidence_routes, written
+from submission_support import add_signer, proof_body, written
 
 from fixtures.app import TenantKeys
-from trace_api.app import create_app
-from trace_api.settings import Settings
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 def _post(client: TestClient, tenant: TenantKeys, body: Any) -> Any:

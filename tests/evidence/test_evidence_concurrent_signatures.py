@@ -7,34 +7,24 @@ from __future__ import annotations
 import contextlib
 import threading
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from submission_support import (
     Signer,
     add_signer,
     audit_data,
     proof_body,
     submit,
-    with_evidence_routes,
 )
 
 from compliance.evidence.statement import leaf_hash
 from fixtures.app import TenantKeys
-from trace_api.app import create_app
 from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.errors import Conflict
 from trace_api.evidence import service
 from trace_api.evidence.certificates import read_statement
 from trace_api.models import Evidence
-from trace_api.settings import Settings
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 def _sign_at_once(app: FastAPI, tenant: TenantKeys, proof: dict, signers: list[Signer]) -> list:

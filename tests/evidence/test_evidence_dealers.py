@@ -6,26 +6,17 @@ from __future__ import annotations
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from submission_support import (
     Signer,
     add_signer,
     post_signature,
     proof_body,
     submit,
-    with_evidence_routes,
     written,
 )
 
 from crypto import sm2
 from fixtures.app import TenantKeys
-from trace_api.app import create_app
-from trace_api.settings import Settings
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 @pytest.fixture

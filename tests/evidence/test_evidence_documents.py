@@ -12,31 +12,23 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import delete, select, update
 from submission_support import (
     add_signer,
     post_signature,
     proof_body,
-    with_evidence_routes,
 )
 
 from compliance.evidence.statement import signature_holds
 from crypto.envelope import Keyring
 from crypto.errors import CryptoError
 from fixtures.app import TenantKeys
-from trace_api.app import create_app
 from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.evidence.documents import CHUNK, chunk_associated_data
 from trace_api.models import Evidence, EvidenceDocumentChunk
-from trace_api.settings import Settings
 
 DOCUMENT = bytes(range(251)) * (2 * CHUNK // 251 + 100)  # three chunks, the last one short
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 def _kept(client: TestClient, tenant: TenantKeys, body: dict) -> dict:

@@ -10,24 +10,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine
 from stdnum.cn import uscc as uscc_number
-from submission_support import audit_data, new_uscc, with_evidence_routes, written
+from submission_support import audit_data, new_uscc, written
 
 from compliance.evidence.statement import key_fingerprint
 from crypto import sm2
 from fixtures.app import TenantKeys
-from trace_api.app import create_app
 from trace_api.errors import InvalidInput
 from trace_api.evidence.parties import normal_uscc, parse_public_key
-from trace_api.settings import Settings
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 def _post(client: TestClient, tenant: TenantKeys, body: dict, role: str = "compliance") -> Any:

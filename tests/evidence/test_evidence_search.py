@@ -10,31 +10,23 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from submission_support import (
     add_signer,
     post_signature,
     proof_body,
     submit,
-    with_evidence_routes,
     written,
 )
 
 from compliance.evidence.certificate import batch_subject
 from fixtures.app import TenantKeys
 from fixtures.codes import make_batch, make_product
-from trace_api.app import create_app
 from trace_api.components import Components
 from trace_api.db import transaction
 from trace_api.models import AnchorJob, EpcisEvent, Evidence, EvidenceBatch
-from trace_api.settings import Settings
 
 EVENT_ID = "urn:uuid:6d1b7f3e-3a4c-4e2b-9f7a-2c1d0e9b8a77"
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 def _ids(client: TestClient, tenant: TenantKeys, role: str = "compliance", **query: Any) -> list:

@@ -14,27 +14,18 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
 from submission_support import (
     Signer,
     add_signer,
     post_signature,
     proof_body,
     submit,
-    with_evidence_routes,
     written,
 )
 
 from compliance.evidence.statement import sign_statement
 from crypto import sm2
 from fixtures.app import TenantKeys
-from trace_api.app import create_app
-from trace_api.settings import Settings
-
-
-@pytest.fixture
-def app(settings: Settings, engine: Engine) -> FastAPI:
-    return with_evidence_routes(create_app(settings, engine=engine))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from starlette.types import Message, Scope
-from submission_support import proof_body, with_evidence_routes, written
+from submission_support import proof_body, written
 
 from crypto.sm3 import sm3_hex
 from fixtures.app import TenantKeys
@@ -29,7 +29,7 @@ LIMIT = 3 * 1024 * 1024  # the test app's TRACE_EVIDENCE_MAX_BYTES
 @pytest.fixture
 def app(settings: Settings, engine: Engine) -> FastAPI:
     limited = settings.model_copy(update={"evidence_max_bytes": LIMIT})
-    return with_evidence_routes(create_app(limited, engine=engine))
+    return create_app(limited, engine=engine)
 
 
 def _upload(

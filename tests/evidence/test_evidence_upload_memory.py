@@ -31,19 +31,13 @@ from pydantic import SecretStr
 from trace_api.app import create_app
 from trace_api.components import Components
 from trace_api.db import transaction
-from trace_api.evidence.routes import router
 from trace_api.settings import Settings
 from trace_api.tenancy import service as tenancy_service
-from starlette.routing import NoMatchFound
 
 data_dir, url, key, port = sys.argv[1:]
 settings = Settings(env="test", data_dir=data_dir, database_url=url,
                     master_key=SecretStr(key), chain_url="embedded", worker_in_process=False)
 app = create_app(settings)
-try:
-    app.url_path_for("list_parties")
-except NoMatchFound:
-    app.include_router(router)
 parts = Components.of(app)
 with transaction(parts.sessions) as session:
     _, admin = tenancy_service.create_tenant(
