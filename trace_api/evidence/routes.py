@@ -46,11 +46,30 @@ from trace_api.settings import Settings
 router = APIRouter(prefix="/v1", tags=["evidence"])
 router.include_router(party_routes.router)  # first: /evidence/parties is no proof's id
 
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON Schema with its ``$defs`` put in place: the route reads its body
+    itself, so FastAPI lists none of these models among the document's components."""
+    defs = schema.pop("$defs", {})
+
+    def place(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return place(dict(defs[ref.removeprefix("#/$defs/")]))
+            return {k: place(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [place(v) for v in node]
+        return node
+
+    return dict(place(schema))
+
+
 _SUBMIT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/EvidenceSubmit"}},
+            "application/json": {"schema": _inlined(EvidenceSubmit.model_json_schema())},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
