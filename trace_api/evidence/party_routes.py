@@ -11,7 +11,12 @@ from fastapi import APIRouter
 
 from trace_api.deps import SessionDep
 from trace_api.evidence import parties as party_service
-from trace_api.evidence.schemas import KeyCreate, KeyOut, PartyCreate, PartyOut
+from trace_api.evidence.schemas import (
+    SignerKeyCreate,
+    SignerKeyOut,
+    SignerPartyCreate,
+    SignerPartyOut,
+)
 from trace_api.models import EvidencePartyKey
 from trace_api.roles import AnyRole, BrandStaff, custody_view
 
@@ -19,9 +24,11 @@ router = APIRouter(tags=["evidence"])
 
 
 @router.post(
-    "/evidence/parties", status_code=201, response_model=PartyOut, summary="Register a party"
+    "/evidence/parties", status_code=201, response_model=SignerPartyOut, summary="Register a party"
 )
-def register_party(body: PartyCreate, caller: BrandStaff, session: SessionDep) -> PartyOut:
+def register_party(
+    body: SignerPartyCreate, caller: BrandStaff, session: SessionDep
+) -> SignerPartyOut:
     """An organisation of the tenant, or an outsider by name and unified social credit code."""
     party = party_service.register_party(
         session=session, tenant_id=caller.tenant_id, actor=caller.key_id, **body.model_dump()
@@ -29,8 +36,10 @@ def register_party(body: PartyCreate, caller: BrandStaff, session: SessionDep) -
     return _party_out(party_service.PartyWithKeys(party, ()))
 
 
-@router.get("/evidence/parties", response_model=list[PartyOut], summary="Parties and their keys")
-def list_parties(caller: AnyRole, session: SessionDep) -> list[PartyOut]:
+@router.get(
+    "/evidence/parties", response_model=list[SignerPartyOut], summary="Parties and their keys"
+)
+def list_parties(caller: AnyRole, session: SessionDep) -> list[SignerPartyOut]:
     """The tenant's parties (a dealer key: its own organisation's), each with its keys."""
     found = party_service.list_parties(
         session=session, tenant_id=caller.tenant_id, viewer_org=custody_view(caller)
@@ -41,10 +50,12 @@ def list_parties(caller: AnyRole, session: SessionDep) -> list[PartyOut]:
 @router.post(
     "/evidence/parties/{party_id}/keys",
     status_code=201,
-    response_model=KeyOut,
+    response_model=SignerKeyOut,
     summary="Register a party's SM2 public key",
 )
-def register_key(party_id: str, body: KeyCreate, caller: AnyRole, session: SessionDep) -> KeyOut:
+def register_key(
+    party_id: str, body: SignerKeyCreate, caller: AnyRole, session: SessionDep
+) -> SignerKeyOut:
     key = party_service.register_key(
         session=session,
         tenant_id=caller.tenant_id,
@@ -58,10 +69,10 @@ def register_key(party_id: str, body: KeyCreate, caller: AnyRole, session: Sessi
 
 @router.post(
     "/evidence/parties/{party_id}/keys/{key_id}/revoke",
-    response_model=KeyOut,
+    response_model=SignerKeyOut,
     summary="Revoke a party's key",
 )
-def revoke_key(party_id: str, key_id: str, caller: AnyRole, session: SessionDep) -> KeyOut:
+def revoke_key(party_id: str, key_id: str, caller: AnyRole, session: SessionDep) -> SignerKeyOut:
     """No signature arriving after this is taken under the key; earlier ones stand."""
     key = party_service.revoke_key(
         session=session,
@@ -74,9 +85,9 @@ def revoke_key(party_id: str, key_id: str, caller: AnyRole, session: SessionDep)
     return _key_out(key)
 
 
-def _party_out(found: party_service.PartyWithKeys) -> PartyOut:
+def _party_out(found: party_service.PartyWithKeys) -> SignerPartyOut:
     party = found.party
-    return PartyOut(
+    return SignerPartyOut(
         id=party.id,
         name=party.name,
         uscc=party.uscc,
@@ -86,8 +97,8 @@ def _party_out(found: party_service.PartyWithKeys) -> PartyOut:
     )
 
 
-def _key_out(key: EvidencePartyKey) -> KeyOut:
-    return KeyOut(
+def _key_out(key: EvidencePartyKey) -> SignerKeyOut:
+    return SignerKeyOut(
         id=key.id,
         public_key=key.public_key,
         fingerprint=key.fingerprint,

@@ -99,7 +99,7 @@ class SignatureSubmit(RequestModel):
     signature: SignatureHex
 
 
-class PartyCreate(RequestModel):
+class SignerPartyCreate(RequestModel):
     """An organisation of the tenant, or an outside party by name and USCC."""
 
     organisation_id: str | None = Field(default=None, max_length=36)
@@ -107,13 +107,13 @@ class PartyCreate(RequestModel):
     uscc: str | None = Field(default=None, max_length=40)
 
 
-class KeyCreate(RequestModel):
+class SignerKeyCreate(RequestModel):
     public_key: str = Field(
         min_length=130, max_length=130, description="Hex of 04 || x || y (65 bytes, SM2)."
     )
 
 
-class KeyOut(BaseModel):
+class SignerKeyOut(BaseModel):
     id: str
     public_key: str
     fingerprint: str = Field(description="SM3 of the key's 65 bytes, hex.")
@@ -121,13 +121,13 @@ class KeyOut(BaseModel):
     revoked_at: datetime | None
 
 
-class PartyOut(BaseModel):
+class SignerPartyOut(BaseModel):
     id: str
     name: str
     uscc: str | None
     organisation_id: str | None
     created_at: datetime
-    keys: list[KeyOut]
+    keys: list[SignerKeyOut]
 
 
 class ProofParty(BaseModel):
