@@ -85,16 +85,19 @@ def read_statement(row: Evidence) -> Statement:
     return statement
 
 
-def stored_signatures(session: Session, evidence_id: str) -> tuple[Signature, ...]:
+def stored_signatures(session: Session, evidence_ids: list[str]) -> dict[str, list[Signature]]:
+    """The signatures of each proof, with the keys they verify under."""
+    found: dict[str, list[Signature]] = {}
     rows = session.execute(
         select(EvidenceSignature, EvidencePartyKey.public_key)
         .join(EvidencePartyKey, EvidencePartyKey.id == EvidenceSignature.key_id)
-        .where(EvidenceSignature.evidence_id == evidence_id)
-    ).all()
-    return tuple(
-        Signature(sig.party_id, public_key, sig.signature, sig.signed_at)
-        for sig, public_key in rows
+        .where(EvidenceSignature.evidence_id.in_(evidence_ids))
+        .order_by(EvidenceSignature.signed_at, EvidenceSignature.id)
     )
+    for sig, public_key in rows:
+        signature = Signature(sig.party_id, public_key, sig.signature, sig.signed_at)
+        found.setdefault(sig.evidence_id, []).append(signature)
+    return found
 
 
 def anchor_job(session: Session, row: Evidence) -> AnchorJob | None:
@@ -116,7 +119,8 @@ def load_proof(session: Session, evidence_id: str, tenant_id: str | None = None)
         raise NotFound(f"no contract proof {evidence_id!r}")
     job = anchor_job(session, row)
     status = "anchored" if job is not None and job.status == "confirmed" else row.status
-    return StoredProof(row, read_statement(row), stored_signatures(session, row.id), status, job)
+    signatures = tuple(stored_signatures(session, [row.id]).get(row.id, []))
+    return StoredProof(row, read_statement(row), signatures, status, job)
 
 
 def proof_member(session: Session, proof: StoredProof, trees: BatchTrees) -> dict[str, Any] | None:

@@ -20,8 +20,8 @@ from compliance.evidence.statement import Signature, Statement
 from trace_api.cursors import decode_cursor, encode_cursor
 from trace_api.errors import NotFound
 from trace_api.evidence import links
-from trace_api.evidence.certificates import read_statement
-from trace_api.evidence.service import COMPLETE, PENDING, stored_signatures
+from trace_api.evidence.certificates import read_statement, stored_signatures
+from trace_api.evidence.service import COMPLETE, PENDING
 from trace_api.models import (
     AnchorJob,
     Evidence,

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from compliance.evidence.statement import (
     Party,
-    Signature,
     Statement,
     leaf_hash,
     signature_holds,
@@ -31,14 +30,13 @@ from trace_api.audit import log as audit_log
 from trace_api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trace_api.evidence import documents, links
 from trace_api.evidence import parties as party_service
-from trace_api.evidence.certificates import read_statement
+from trace_api.evidence.certificates import read_statement, stored_signatures
 from trace_api.evidence.schemas import EvidenceSubmit, PartyIn
 from trace_api.instants import iso
 from trace_api.models import (
     Evidence,
     EvidenceLink,
     EvidenceParty,
-    EvidencePartyKey,
     EvidenceSignature,
     EvidenceSigner,
     new_id,
@@ -189,21 +187,6 @@ def sign(
     _accept(session, row, statement, party_id, signature, actor)
     _complete_if_signed(session, row, statement, actor)
     return row
-
-
-def stored_signatures(session: Session, evidence_ids: list[str]) -> dict[str, list[Signature]]:
-    """The signatures of each proof, with the keys they verify under."""
-    found: dict[str, list[Signature]] = {}
-    rows = session.execute(
-        select(EvidenceSignature, EvidencePartyKey.public_key)
-        .join(EvidencePartyKey, EvidencePartyKey.id == EvidenceSignature.key_id)
-        .where(EvidenceSignature.evidence_id.in_(evidence_ids))
-        .order_by(EvidenceSignature.signed_at, EvidenceSignature.id)
-    )
-    for sig, public_key in rows:
-        signature = Signature(sig.party_id, public_key, sig.signature, sig.signed_at)
-        found.setdefault(sig.evidence_id, []).append(signature)
-    return found
 
 
 def _identity(session: Session, request: EvidenceSubmit, now: datetime) -> tuple[str, datetime]:
