@@ -65,8 +65,8 @@ class SealerPool:
     """Sealing worker processes, started on first use and kept; none when ``workers`` is 0.
 
     A ``concurrent.futures`` pool rather than ``multiprocessing.Pool``: when a worker is
-    killed (a SIGTERM to the process group), the latter's ``terminate`` can wait for ever
-    on a queue lock the dead worker held; the former reports the pool broken.
+    killed (SIGKILL: they ignore SIGTERM and SIGINT), the latter's ``terminate`` can wait
+    for ever on a queue lock the dead worker held; the former reports the pool broken.
     """
 
     def __init__(self, workers: int) -> None:
@@ -76,12 +76,15 @@ class SealerPool:
     def start(self) -> ProcessPoolExecutor | None:
         """Start the worker processes now (otherwise the first large issuance does)."""
         if self.workers and self._pool is None:
+            context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(
                 self.workers,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=context,
                 initializer=start_worker,
+                initargs=(context.Barrier(self.workers),),
             )
-            # Touch every worker so the spawn and imports are paid here, not mid-issue.
+            # Every worker starts here, not mid-issue: the pool spawns one per task submitted
+            # while none is idle, and none is idle before all are past the barrier.
             list(self._pool.map(warm, range(self.workers)))
         return self._pool
 

@@ -21,6 +21,7 @@ import os
 import signal
 from binascii import hexlify
 from dataclasses import dataclass
+from multiprocessing.synchronize import Barrier
 
 from crypto.envelope import Keyring
 from crypto.merkle import MerkleTree
@@ -28,6 +29,7 @@ from crypto.sm3 import sm3
 from trace_api.codes.serial_slices import draw_slice, slice_of
 
 PIN_DIGITS = 8
+WORKER_START_TIMEOUT = 300.0  # seconds a worker waits for the others to start
 _keyrings: dict[tuple[str, bytes], Keyring] = {}
 
 
@@ -94,11 +96,15 @@ def seal_task(task: Task) -> SealedChunk:
     return seal_slice(*task)
 
 
-def start_worker() -> None:
-    """Set up a sealing worker: leave Ctrl-C to its parent, collect reference cycles rarely.
+def start_worker(started: Barrier | None = None) -> None:
+    """Set up a sealing worker: leave Ctrl-C and SIGTERM to its parent, collect reference
+    cycles rarely, then wait at ``started`` for the pool's other workers.
 
-    A terminal's Ctrl-C reaches the whole process group; the parent stops its workers
-    itself, between chunks, so they ignore it.
+    A terminal's Ctrl-C or a service manager's SIGTERM reaches the whole process group; the
+    parent stops its workers itself, between chunks, so they ignore both. A worker killed
+    by it mid-pool broke the pool, and Python 3.11 then waits for ever on a worker blocked
+    writing its chunk back: the server never stopped. The barrier lets no worker take a
+    task before every one of them ignores the signals (a worker still starting would die).
 
     Sealing allocates tens of thousands of short-lived tuples and lists per chunk, all
     freed by reference counting; at the default thresholds the collector scanned them over
@@ -106,8 +112,11 @@ def start_worker() -> None:
     frozen out of its scans altogether.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     gc.freeze()
     gc.set_threshold(100_000, 50, 50)
+    if started is not None:
+        started.wait(timeout=WORKER_START_TIMEOUT)
 
 
 def warm(_: int) -> None:
