@@ -6,38 +6,23 @@ signer, the batch and its anchor), the public verification URL as text and as a 
 and how to check it offline with ``trace verify-evidence``: the PDF is for people, the
 JSON certificate is what verifies. Long titles and many parties flow onto more pages.
 
-The CJK font is Noto Sans CJK (Debian: ``fonts-noto-cjk``) or another font with Chinese
-glyphs that fontconfig knows; `CertificateFontMissing` when there is none. The finder is
-this module's own, as a library may not import `trace_api.codes.labels`'s.
+The CJK font and the QR symbol are `compliance.printing`'s (`CjkFontMissing` when no
+font with Chinese glyphs is installed).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import qrcode
-from fontTools.ttLib import TTCollection, TTFont, TTLibError  # type: ignore[import-untyped]
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from compliance.errors import ComplianceError
 from compliance.evidence.certificate import Certificate, read_certificate
 from compliance.evidence.statement import key_fingerprint
+from compliance.printing import cjk_fonts, draw_qr, qr_matrix
 
-__all__ = ["CertificateFontMissing", "certificate_pdf"]
+__all__ = ["certificate_pdf"]
 
-FONT_FILES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian, Ubuntu
-    "/usr/share/fonts/google-noto-sans-cjk-fonts/NotoSansCJK-Regular.ttc",  # Fedora
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",  # Arch
-    "/usr/share/fonts/noto/NotoSansCJK-Regular.ttc",  # Alpine
-)
-_MUST_HAVE = "存证证书当事方签署验证链上锚定"
 _FAMILY = "cjk"
 _LABEL_WIDTH = 42.0  # mm
 _QR_SIZE = 38.0  # mm
@@ -57,27 +42,17 @@ STATUSES = {
 }
 
 
-class CertificateFontMissing(ComplianceError):
-    """No font with Chinese glyphs is installed, so no PDF certificate can be made."""
-
-
-@dataclass(frozen=True)
-class _Font:
-    regular: tuple[str, int]  # path, face in a collection
-    bold: tuple[str, int]
-
-
 def certificate_pdf(document: dict[str, Any]) -> bytes:
     """The certificate document as an A4 PDF (MalformedEvidence if it is not one)."""
     cert = read_certificate(document)
-    font = cjk_font()
+    fonts = cjk_fonts()
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(True, margin=15)
     pdf.set_margins(18, 16, 18)
     pdf.set_title(f"存证证书 Evidence certificate {cert.statement.evidence_id}")
     pdf.set_creator("tracechain")
-    pdf.add_font(_FAMILY, fname=font.regular[0], collection_font_number=font.regular[1])
-    pdf.add_font(_FAMILY, "B", fname=font.bold[0], collection_font_number=font.bold[1])
+    fonts.regular.add_to(pdf, _FAMILY)
+    fonts.bold.add_to(pdf, _FAMILY, "B")
     pdf.add_page()
     _header(pdf, cert)
     _proof(pdf, cert)
@@ -231,79 +206,10 @@ def _row(pdf: FPDF, chinese: str, english: str, value: str) -> None:
 
 
 def _qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
-    """The QR code as filled rectangles (crisp at any scale), quiet zone included."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
-    code.add_data(text)
-    matrix = code.get_matrix()
-    module = size / len(matrix)
-    pdf.set_fill_color(0)
-    for r, row in enumerate(matrix):
-        c = 0
-        while c < len(row):
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < len(row) and row[c]:
-                c += 1
-            pdf.rect(x + start * module, y + r * module, (c - start) * module, module, style="F")
+    """The QR code, quiet zone included, ``size`` mm square."""
+    matrix = qr_matrix(text)
+    draw_qr(pdf, matrix, x, y, size / len(matrix))
 
 
 def _time(moment: Any) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S.%f} UTC"
-
-
-@lru_cache(maxsize=1)  # a miss raises, and is looked for again on the next call
-def cjk_font() -> _Font:
-    """Noto Sans CJK (its SC face) or fontconfig's first font for Chinese; bold if there is."""
-    candidates = [(path, None) for path in FONT_FILES] + _fontconfig_chinese()
-    for path, index in candidates:
-        face = _face(path, index)
-        if face is not None:
-            bold_path = path.replace("-Regular.", "-Bold.")
-            bold = _face(bold_path, None) if bold_path != path else None
-            return _Font(face, bold or face)
-    raise CertificateFontMissing(
-        "a PDF certificate needs a font with Chinese glyphs and none is installed: "
-        "install fonts-noto-cjk"
-    )
-
-
-def _face(path: str, index: int | None) -> tuple[str, int] | None:
-    if not Path(path).is_file():
-        return None
-    try:
-        if index is None and path.lower().endswith((".ttc", ".otc")):
-            with TTCollection(path, lazy=True) as collection:
-                names = [str(face["name"].getDebugName(1)) for face in collection.fonts]
-                faces = [n for n, face in enumerate(collection.fonts) if _covers(face)]
-            faces.sort(key=lambda n: ("Mono" in names[n], not names[n].endswith(" SC")))
-            return (path, faces[0]) if faces else None
-        with TTFont(path, fontNumber=index or 0, lazy=True) as font:
-            return (path, index or 0) if _covers(font) else None
-    except (OSError, TTLibError, KeyError):
-        return None
-
-
-def _covers(font: Any) -> bool:
-    cmap = font.getBestCmap() or {}
-    return all(ord(char) in cmap for char in _MUST_HAVE)
-
-
-def _fontconfig_chinese() -> list[tuple[str, int | None]]:
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return []
-    try:
-        listed = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
-            [fc_list, ":lang=zh-cn", "--format", "%{file}\t%{index}\n"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    faces = [line.partition("\t") for line in listed.splitlines()]
-    found = [(path, int(index)) for path, _, index in faces if index.isdigit()]
-    return sorted(found, key=lambda face: ("Sans" not in face[0], face))

@@ -20,6 +20,7 @@ import pytest
 import zxingcpp
 from fastapi.testclient import TestClient
 
+from compliance import printing
 from fixtures.app import TenantKeys
 from fixtures.codes import issue_batch, make_batch, make_product
 from trace_api.codes import label_stock, labels
@@ -287,11 +288,11 @@ def test_an_unknown_stock_is_a_problem(client: TestClient, tenant: TenantKeys) -
 
 @pytest.fixture
 def no_cjk_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(labels, "CJK_FONT_FILES", ())
-    monkeypatch.setattr(labels, "_fontconfig_chinese", list)
-    labels.cjk_font.cache_clear()
+    monkeypatch.setattr(printing, "FONT_FILES", ())
+    monkeypatch.setattr(printing, "_fontconfig_chinese", list)
+    printing.cjk_fonts.cache_clear()
     yield
-    labels.cjk_font.cache_clear()
+    printing.cjk_fonts.cache_clear()
 
 
 def test_without_a_cjk_font_the_pdf_is_refused_saying_what_to_install(

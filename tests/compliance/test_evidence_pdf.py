@@ -23,10 +23,11 @@ from evidence_proofs import (
     sign,
 )
 
+from compliance import printing
 from compliance.errors import MalformedEvidence
-from compliance.evidence import certificate_pdf as module
-from compliance.evidence.certificate_pdf import CertificateFontMissing, certificate_pdf
+from compliance.evidence.certificate_pdf import certificate_pdf
 from compliance.evidence.statement import Party, key_fingerprint
+from compliance.printing import CjkFontMissing
 from crypto import sm2
 from crypto.sm3 import sm3
 
@@ -175,11 +176,11 @@ def test_a_document_that_is_no_certificate_is_refused(document: dict[str, object
 def test_without_a_cjk_font_it_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch, document: dict[str, object]
 ) -> None:
-    monkeypatch.setattr(module, "FONT_FILES", ("/nonexistent/font.ttc",))
-    monkeypatch.setattr(module, "_fontconfig_chinese", lambda: [])
-    module.cjk_font.cache_clear()
+    monkeypatch.setattr(printing, "FONT_FILES", ("/nonexistent/font.ttc",))
+    monkeypatch.setattr(printing, "_fontconfig_chinese", lambda: [])
+    printing.cjk_fonts.cache_clear()
     try:
-        with pytest.raises(CertificateFontMissing, match="fonts-noto-cjk"):
+        with pytest.raises(CjkFontMissing, match="fonts-noto-cjk"):
             certificate_pdf(document)
     finally:
-        module.cjk_font.cache_clear()
+        printing.cjk_fonts.cache_clear()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from compliance import printing
 from compliance.evidence.verify import verify_certificate
 from fixtures.app import TenantKeys
 from fixtures.evidence import add_party, add_proof
@@ -53,6 +54,25 @@ def test_the_certificate_verifies_offline_and_one_changed_byte_does_not(
     pdf = client.get(f"/v1/evidence/{evidence_id}/certificate.pdf", headers=tenant.auth("admin"))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert pdf.headers["content-type"] == "application/pdf"
+
+
+def test_without_a_cjk_font_the_pdf_is_a_503_saying_what_to_install(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evidence_id = _anchored_proof(app, tenant, sha256="ab" * 32)
+    monkeypatch.setattr(printing, "FONT_FILES", ())
+    monkeypatch.setattr(printing, "_fontconfig_chinese", list)
+    printing.cjk_fonts.cache_clear()
+    try:
+        pdf = client.get(
+            f"/v1/evidence/{evidence_id}/certificate.pdf", headers=tenant.auth("admin")
+        )
+    finally:
+        printing.cjk_fonts.cache_clear()
+    assert pdf.status_code == 503
+    assert pdf.headers["content-type"] == "application/problem+json"
+    assert pdf.json()["type"] == "/problems/certificate-font-missing"
+    assert "fonts-noto-cjk" in pdf.json()["detail"]
 
 
 def test_certificates_stay_in_their_tenant_and_with_the_dealers_party_to_them(

@@ -23,6 +23,8 @@ from typing import Literal
 
 from fpdf import FPDF
 
+from compliance.printing import draw_qr
+
 StockName = Literal["a4-3x7-63.5x38.1", "thermal-40x30", "thermal-50x30"]
 DEFAULT_STOCK: StockName = "a4-3x7-63.5x38.1"
 CJK = "cjk"  # the family name the PDF knows the CJK font by
@@ -143,25 +145,10 @@ def draw_label(
     right, bottom = x + stock.label[0] - stock.safe, y + stock.label[1] - stock.safe
     quiet = _QUIET_MODULES * stock.qr / len(symbol)
     qx, qy = x + max(stock.safe, quiet), y + max(stock.safe, quiet)
-    _draw_symbol(pdf, symbol, qx, qy, stock.qr / len(symbol))
+    draw_qr(pdf, symbol, qx, qy, stock.qr / len(symbol))
     below = qy + stock.qr + quiet
     _draw_hri(pdf, stock, text.hri, left, below, right - left, bottom - below)
     _draw_column(pdf, stock, text, qx + stock.qr + quiet, top, right, below)
-
-
-def _draw_symbol(pdf: FPDF, symbol: list[list[bool]], x: float, y: float, module: float) -> None:
-    # One filled rectangle per horizontal run of dark modules: sharp at any resolution.
-    pdf.set_fill_color(0)
-    for r, row in enumerate(symbol):
-        c = 0
-        while c < len(row):
-            if not row[c]:
-                c += 1
-                continue
-            start = c
-            while c < len(row) and row[c]:
-                c += 1
-            pdf.rect(x + start * module, y + r * module, (c - start) * module, module, style="F")
 
 
 def _draw_hri(

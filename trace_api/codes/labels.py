@@ -2,32 +2,25 @@
 
 Every QR code holds the item's GS1 Digital Link URI, with error correction level M and
 the four-module quiet zone ISO/IEC 18004 asks for. Tests decode each format back with
-zxing-cpp. What a PDF label holds and where is `label_stock`'s; the CJK font it needs is
-found here.
+zxing-cpp. What a PDF label holds and where is `label_stock`'s; the CJK font it needs
+and the QR modules are `compliance.printing`'s.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import shutil
-import subprocess
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 
-import qrcode
-from fontTools.ttLib import TTCollection, TTFont, TTLibError  # type: ignore[import-untyped]
 from fpdf import FPDF
 from PIL import Image
 
+from compliance.printing import QUIET_ZONE, CjkFace, CjkFontMissing, cjk_fonts, qr_matrix
 from trace_api.codes import label_stock
 from trace_api.codes.gs1 import item_uri
 from trace_api.errors import ServiceError
-
-QUIET_ZONE = 4
 
 
 @dataclass(frozen=True)
@@ -66,14 +59,6 @@ def label(
     """The label of one code under the public base URL."""
     uri = item_uri(base, gtin, lot, serial)
     return Label(gtin, lot, serial, expiry, uri, product=product, has_pin=has_pin)
-
-
-def qr_matrix(text: str) -> list[list[bool]]:
-    """The QR modules of ``text`` (error correction M), quiet zone included."""
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)
-    code.add_data(text)
-    code.make(fit=True)
-    return [list(row) for row in code.get_matrix()]
 
 
 def qr_image(text: str, scale: int = 8) -> Image.Image:
@@ -133,25 +118,6 @@ class LabelFontMissing(ServiceError):
     title = "No CJK font for labels"
 
 
-# Where the CJK font is looked for, in order; then among fontconfig's fonts for Chinese.
-CJK_FONT_FILES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian, Ubuntu: fonts-noto-cjk
-    "/usr/share/fonts/google-noto-sans-cjk-fonts/NotoSansCJK-Regular.ttc",  # Fedora
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",  # Arch: noto-fonts-cjk
-    "/usr/share/fonts/noto/NotoSansCJK-Regular.ttc",  # Alpine: font-noto-cjk
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian, Ubuntu: fonts-wqy-microhei
-)
-_MUST_HAVE = "扫码验真刮开涂层证…"  # every label prints these
-
-
-@dataclass(frozen=True)
-class CjkFont:
-    """A font file, and the face in it when it is a collection."""
-
-    path: str
-    index: int
-
-
 def pdf_labels(labels: Sequence[Label], stock: label_stock.Stock, title: str) -> bytes:
     """The labels as a PDF on ``stock``: one page per sheet, or per label on a roll."""
     font = cjk_font()
@@ -159,7 +125,7 @@ def pdf_labels(labels: Sequence[Label], stock: label_stock.Stock, title: str) ->
     pdf.set_auto_page_break(False)
     pdf.set_title(title)
     pdf.set_creator("tracechain")
-    pdf.add_font(label_stock.CJK, fname=font.path, collection_font_number=font.index)
+    font.add_to(pdf, label_stock.CJK)
     slots = stock.slots()
     for at, item in enumerate(labels):
         if at % len(slots) == 0:
@@ -176,65 +142,9 @@ def pdf_labels(labels: Sequence[Label], stock: label_stock.Stock, title: str) ->
     return bytes(pdf.output())
 
 
-@lru_cache(maxsize=1)  # a miss raises, and is looked for again on the next call
-def cjk_font() -> CjkFont:
-    """The first CJK font of `CJK_FONT_FILES`, else of fontconfig; LabelFontMissing if none."""
-    for path in CJK_FONT_FILES:
-        found = _face(path, None)
-        if found:
-            return found
-    for path, index in _fontconfig_chinese():
-        found = _face(path, index)
-        if found:
-            return found
-    raise LabelFontMissing(
-        "PDF labels need a font with Chinese glyphs and none is installed "
-        f"(looked at {', '.join(CJK_FONT_FILES)} and fontconfig's fonts for zh-cn): "
-        "install fonts-noto-cjk"
-    )
-
-
-def _face(path: str, index: int | None) -> CjkFont | None:
-    """The face of ``path`` that prints every label's characters, Simplified Chinese first."""
-    if not Path(path).is_file():
-        return None
+def cjk_font() -> CjkFace:
+    """The labels' CJK face; LabelFontMissing (503) says what to install if there is none."""
     try:
-        if index is None and path.lower().endswith((".ttc", ".otc")):
-            with TTCollection(path, lazy=True) as collection:
-                names = [str(face["name"].getDebugName(1)) for face in collection.fonts]
-                faces = [i for i, face in enumerate(collection.fonts) if _covers(face)]
-            # Collections hold a face per region (JP, KR, SC, TC, HK): pick the SC one.
-            faces.sort(key=lambda i: ("Mono" in names[i], not names[i].endswith(" SC")))
-            return CjkFont(path, faces[0]) if faces else None
-        with TTFont(path, fontNumber=index or 0, lazy=True) as font:
-            return CjkFont(path, index or 0) if _covers(font) else None
-    except (OSError, TTLibError, KeyError):
-        return None
-
-
-def _covers(font: TTFont) -> bool:
-    cmap = font.getBestCmap() or {}
-    return all(ord(char) in cmap for char in _MUST_HAVE)
-
-
-def _fontconfig_chinese() -> list[tuple[str, int]]:
-    """Fontconfig's fonts for Chinese, sans-serif first; none when fontconfig is absent."""
-    fc_list = shutil.which("fc-list")
-    if fc_list is None:
-        return []
-    try:
-        listed = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
-            [fc_list, ":lang=zh-cn", "--format", "%{file}\t%{index}\n"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
-    faces = [
-        (path, int(index))
-        for path, _, index in (line.partition("\t") for line in listed.splitlines())
-        if index.isdigit()
-    ]
-    return sorted(faces, key=lambda face: ("Sans" not in face[0], face))
+        return cjk_fonts().regular
+    except CjkFontMissing as missing:
+        raise LabelFontMissing(str(missing)) from None

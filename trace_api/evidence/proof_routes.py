@@ -21,9 +21,10 @@ from starlette.datastructures import UploadFile
 from compliance.evidence.certificate import certificate_bytes
 from compliance.evidence.certificate_pdf import certificate_pdf
 from compliance.evidence.verify import document_digests
+from compliance.printing import CjkFontMissing
 from trace_api.components import EvidenceProofsDep
 from trace_api.deps import SessionDep
-from trace_api.errors import InvalidInput, NotFound, RateLimited
+from trace_api.errors import InvalidInput, NotFound, RateLimited, ServiceError
 from trace_api.evidence.certificates import StoredProof, load_proof
 from trace_api.evidence.verification import (
     EvidenceProofs,
@@ -73,11 +74,23 @@ def get_certificate_pdf(
 ) -> Response:
     """The certificate as a printable PDF with a QR code to its public verification page."""
     document = proofs.certificate(session, _readable(session, caller, evidence_id))
+    try:
+        pdf = certificate_pdf(document)
+    except CjkFontMissing as missing:
+        raise CertificateFontMissing(str(missing)) from None
     return Response(
-        certificate_pdf(document),
+        pdf,
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="evidence-{evidence_id}.pdf"'},
     )
+
+
+class CertificateFontMissing(ServiceError):
+    """No font with Chinese glyphs is installed, so no PDF certificate can be printed."""
+
+    status = 503
+    slug = "certificate-font-missing"
+    title = "No CJK font for certificates"
 
 
 class PublicChecksThrottled(RateLimited):
