@@ -12,6 +12,7 @@ Services never commit: the caller owns the transaction (one per request or job).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -21,12 +22,14 @@ from sqlalchemy.orm import Session
 
 from compliance.evidence.statement import (
     Party,
+    Signature,
     Statement,
     leaf_hash,
     signature_holds,
 )
 from crypto.sm3 import sm3_hex
 from trace_api.audit import log as audit_log
+from trace_api.audit.log import Change
 from trace_api.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trace_api.evidence import documents, links
 from trace_api.evidence import parties as party_service
@@ -37,6 +40,7 @@ from trace_api.models import (
     Evidence,
     EvidenceLink,
     EvidenceParty,
+    EvidencePartyKey,
     EvidenceSignature,
     EvidenceSigner,
     new_id,
@@ -75,8 +79,8 @@ def submit(
     """Store a proof of ``document`` (hashed and, with ``keep``, sealed as it is read once)
     or, without one, of the digests the request gives."""
     now = utcnow()
-    evidence_id, created_at = _identity(session, request, now)
-    signers = _parties(session, tenant_id, request.parties)
+    evidence_id, created_at = _identity(session, request, now, uploaded=document is not None)
+    signers, keys = _parties(session, tenant_id, request.parties)
     linked = [
         (link.type, links.checked(session, tenant_id, link.type, link.id, f"links[{n}]"))
         for n, link in enumerate(request.links)
@@ -128,7 +132,26 @@ def submit(
     )
     row.statement = statement.canonical_bytes()
     row.sm3, row.sha256, row.size = digests.get("sm3"), digests.get("sha256"), size
-    _insert(session, row)
+    accepted = [
+        _accept(row, statement, s.party, s.signature, actor, keys) for s in request.signatures
+    ]
+    changes = [
+        Change(
+            SUBMITTED,
+            {
+                "evidence_id": evidence_id,
+                "kind": request.kind,
+                "statement_sm3": sm3_hex(row.statement),
+                "digests": dict(digests),
+                "size": size,
+                "document_kept": row.document_chunks > 0,
+            },
+            actor,
+        ),
+        *(a.change for a in accepted),
+        *_complete(row, statement, [a.signature for a in accepted], actor),
+    ]
+    session.add(row)
     session.add_all(
         EvidenceSigner(evidence_id=evidence_id, party_id=p.id, position=n, required=required)
         for n, (p, required) in enumerate(signers)
@@ -136,24 +159,9 @@ def submit(
     session.add_all(
         EvidenceLink(evidence_id=evidence_id, link_type=t, object_id=i) for t, i in linked
     )
-    session.flush()
-    audit_log.append(
-        session=session,
-        tenant_id=tenant_id,
-        kind=SUBMITTED,
-        actor=actor,
-        data={
-            "evidence_id": evidence_id,
-            "kind": request.kind,
-            "statement_sm3": sm3_hex(row.statement),
-            "digests": dict(digests),
-            "size": size,
-            "document_kept": row.document_chunks > 0,
-        },
-    )
-    for given_signature in request.signatures:
-        _accept(session, row, statement, given_signature.party, given_signature.signature, actor)
-    _complete_if_signed(session, row, statement, actor)
+    session.add_all(a.row for a in accepted)
+    _insert(session, row)  # the proof, its signers, links and signatures in one flush
+    audit_log.append_many(session=session, tenant_id=tenant_id, changes=changes)
     return row
 
 
@@ -184,13 +192,25 @@ def sign(
     )
     if session.scalar(signed) is not None:
         raise Conflict(f"party {party_id} has signed proof {evidence_id} already")
-    _accept(session, row, statement, party_id, signature, actor)
-    _complete_if_signed(session, row, statement, actor)
+    accepted = _accept(
+        row, statement, party_id, signature, actor, party_service.keys_of(session, [party_id])
+    )
+    session.add(accepted.row)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"party {party_id} has signed proof {evidence_id} already") from None
+    signatures = stored_signatures(session, [row.id]).get(row.id, [])
+    changes = [accepted.change, *_complete(row, statement, signatures, actor)]
+    audit_log.append_many(session=session, tenant_id=tenant_id, changes=changes)
     return row
 
 
-def _identity(session: Session, request: EvidenceSubmit, now: datetime) -> tuple[str, datetime]:
-    """The proof's id and statement time: the client's, when it chose them, else new."""
+def _identity(
+    session: Session, request: EvidenceSubmit, now: datetime, *, uploaded: bool
+) -> tuple[str, datetime]:
+    """The proof's id and statement time: the client's, when it chose them, else new. A
+    taken id is refused here before an upload is read; without one, by the insert."""
     if request.signatures and (request.id is None or request.created_at is None):
         raise InvalidInput(
             "signatures sent with a proof sign its statement, which holds the proof's id and "
@@ -201,21 +221,36 @@ def _identity(session: Session, request: EvidenceSubmit, now: datetime) -> tuple
         raise InvalidInput(
             f"created_at must lie within {EARLIEST} before and {LATEST} after now ({iso(now)})"
         )
-    if request.id is not None and session.get(Evidence, request.id) is not None:
+    if uploaded and request.id is not None and session.get(Evidence, request.id) is not None:
         raise Conflict(f"id {request.id} is taken")
     return request.id or new_id(), created_at
 
 
 def _parties(
     session: Session, tenant_id: str, given: list[PartyIn]
-) -> list[tuple[EvidenceParty, bool]]:
-    found = []
+) -> tuple[list[tuple[EvidenceParty, bool]], dict[str, list[EvidencePartyKey]]]:
+    """The proof's parties, each with whether it must sign, and their keys (oldest first),
+    in one query."""
+    found: dict[str, EvidenceParty] = {}
+    keys: dict[str, list[EvidencePartyKey]] = {}
+    if given:
+        rows = session.execute(
+            select(EvidenceParty, EvidencePartyKey)
+            .outerjoin(EvidencePartyKey, EvidencePartyKey.party_id == EvidenceParty.id)
+            .where(
+                EvidenceParty.id.in_([item.party for item in given]),
+                EvidenceParty.tenant_id == tenant_id,
+            )
+            .order_by(EvidencePartyKey.registered_at)
+        )
+        for party, key in rows:
+            found[party.id] = party
+            if key is not None:
+                keys.setdefault(party.id, []).append(key)
     for n, item in enumerate(given):
-        party = session.get(EvidenceParty, item.party)
-        if party is None or party.tenant_id != tenant_id:
+        if item.party not in found:
             raise InvalidInput(f"parties[{n}]: the tenant has no party {item.party}")
-        found.append((party, item.required))
-    return found
+    return [(found[item.party], item.required) for item in given], keys
 
 
 def _check_given(given: dict[str, str], size: int | None, read: documents.ReadDocument) -> None:
@@ -253,20 +288,35 @@ def _locked(session: Session, tenant_id: str, evidence_id: str) -> Evidence:
     return row
 
 
+@dataclass(frozen=True)
+class _Accepted:
+    """A signature checked and ready to store: its row, its form in the leaf, its audit."""
+
+    row: EvidenceSignature
+    signature: Signature
+    change: Change
+
+
 def _accept(
-    session: Session, row: Evidence, statement: Statement, party_id: str, signature: str, actor: str
-) -> None:
-    """Check one signature and store it; SignatureRefused (422) says why it is not taken."""
+    row: Evidence,
+    statement: Statement,
+    party_id: str,
+    signature: str,
+    actor: str,
+    keys: dict[str, list[EvidencePartyKey]],
+) -> _Accepted:
+    """Check one signature against the party's ``keys``; SignatureRefused (422) says why it
+    is not taken."""
     party = statement.party(party_id)
     if party is None:
         raise InvalidInput(f"party {party_id} is not a party of proof {row.id}")
     signature = signature.lower()
     message = bytes(row.statement)
-    keys = party_service.keys_of(session, [party_id]).get(party_id, [])
-    live = [k for k in keys if k.revoked_at is None]
+    own = keys.get(party_id, [])
+    live = [k for k in own if k.revoked_at is None]
     key = next((k for k in live if signature_holds(k.public_key, signature, message)), None)
     if key is None:
-        revoked = [k for k in keys if k.revoked_at is not None]
+        revoked = [k for k in own if k.revoked_at is not None]
         made = next((k for k in revoked if signature_holds(k.public_key, signature, message)), None)
         if made is not None:
             raise SignatureRefused(
@@ -280,43 +330,40 @@ def _accept(
             "1234567812345678)"
         )
     at = utcnow()
-    session.add(
-        EvidenceSignature(
+    return _Accepted(
+        row=EvidenceSignature(
             evidence_id=row.id, party_id=party_id, key_id=key.id, signature=signature, signed_at=at
-        )
-    )
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict(f"party {party_id} has signed proof {row.id} already") from None
-    audit_log.append(
-        session=session,
-        tenant_id=row.tenant_id,
-        kind=SIGNED,
-        actor=actor,
-        organisation_id=party.organisation,
-        data={
-            "evidence_id": row.id,
-            "party": party_id,
-            "key": key.fingerprint,
-            "signed_at": iso(at),
-        },
+        ),
+        signature=Signature(party_id, key.public_key, signature, at),
+        change=Change(
+            SIGNED,
+            {
+                "evidence_id": row.id,
+                "party": party_id,
+                "key": key.fingerprint,
+                "signed_at": iso(at),
+            },
+            actor,
+            party.organisation,
+        ),
     )
 
 
-def _complete_if_signed(session: Session, row: Evidence, statement: Statement, actor: str) -> None:
-    signatures = stored_signatures(session, [row.id]).get(row.id, [])
+def _complete(
+    row: Evidence, statement: Statement, signatures: list[Signature], actor: str
+) -> list[Change]:
+    """Complete the proof once every required party has signed, fixing its leaf over
+    ``signatures``; return the audit change, if it completed."""
     signed = {s.party for s in signatures}
     if any(p.required and p.ref not in signed for p in statement.parties):
-        return
+        return []
     row.status = COMPLETE
     row.completed_at = utcnow()
     row.leaf_hash = leaf_hash(statement, signatures)
-    session.flush()
-    audit_log.append(
-        session=session,
-        tenant_id=row.tenant_id,
-        kind=COMPLETED,
-        actor=actor,
-        data={"evidence_id": row.id, "leaf_hash": row.leaf_hash.hex(), "signatures": len(signed)},
-    )
+    return [
+        Change(
+            COMPLETED,
+            {"evidence_id": row.id, "leaf_hash": row.leaf_hash.hex(), "signatures": len(signed)},
+            actor,
+        )
+    ]
