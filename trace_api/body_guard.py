@@ -20,6 +20,12 @@ is required before any of it is read unless it declares no more than
 ``TRACE_MAX_BODY_BYTES``, it counts as a large body while it lasts, and it is passed on as
 it arrives through a receive that counts the bytes and raises `BodyTooLarge` (413, which
 the app's problem handler answers) as soon as more than the limit has come.
+
+A multipart upload to a route of ``PUBLIC_STREAMED`` (a document anyone may check against
+the contract proofs) is streamed the same way without a key: its route only hashes it.
+Instead of a key, at most ``TRACE_MAX_PUBLIC_UPLOADS`` such uploads over
+``TRACE_MAX_BODY_BYTES`` are received at once (503 with ``Retry-After`` beyond), and the
+route's own per-client rate limit applies before any of it is read.
 """
 
 from __future__ import annotations
@@ -41,12 +47,21 @@ from trace_api.settings import Settings
 
 _EPCIS = "/epcis"
 _EPCIS_CAPTURE = "/epcis/capture"
+_LARGE_BUSY = "too many large request bodies are being received; try again shortly"
+_PUBLIC_BUSY = (
+    "too many documents are being uploaded for checking; try again shortly, or send the "
+    "document's digest"
+)
 _IMAGE_UPLOAD = re.compile(r"/v1/(?:branding/logo|products/[^/]+/image)")  # PUT only
 
 STREAMED: dict[tuple[str, str], Callable[[Settings], int]] = {
     # (method, path) of a route that spools its multipart body itself -> its body's limit:
     # a document of TRACE_EVIDENCE_MAX_BYTES and metadata of up to TRACE_MAX_BODY_BYTES.
     ("POST", "/v1/evidence"): lambda s: s.evidence_max_bytes + s.max_body_bytes,
+}
+
+PUBLIC_STREAMED: dict[tuple[str, str], Callable[[Settings], int]] = {
+    ("POST", "/v1/evidence/verify"): lambda s: s.evidence_max_bytes + s.max_body_bytes,
 }
 
 
@@ -74,6 +89,9 @@ class RequestBodyGuard:
         self.max_large = settings.max_large_bodies
         self.large_in_flight = 0
         self.streamed = {route: limit(settings) for route, limit in STREAMED.items()}
+        self.public_streamed = {route: limit(settings) for route, limit in PUBLIC_STREAMED.items()}
+        self.max_public = settings.max_public_uploads
+        self.public_in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _may_have_body(scope):
@@ -83,6 +101,10 @@ class RequestBodyGuard:
         streamed = self.streamed.get((scope["method"], path))
         if streamed is not None and _is_multipart(scope):
             await self._stream(scope, receive, send, streamed)
+            return
+        public = self.public_streamed.get((scope["method"], path))
+        if public is not None and _is_multipart(scope):
+            await self._stream(scope, receive, send, public, keyless=True)
             return
         limit = self.max_capture if path == _EPCIS_CAPTURE else self.max_body
         if scope["method"] == "PUT" and _IMAGE_UPLOAD.fullmatch(path):
@@ -127,34 +149,43 @@ class RequestBodyGuard:
             if large and self.large_in_flight > 0:
                 self.large_in_flight -= 1
 
-    async def _stream(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        """Pass a multipart body on as it arrives, counted, never held here."""
+    async def _stream(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, *, keyless: bool = False
+    ) -> None:
+        """Pass a multipart body on as it arrives, counted, never held here. Over the plain
+        limit, a keyed route needs the key first; a keyless one takes a public upload slot."""
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self._too_large(scope, limit, declared)(scope, receive, send)
             return
         large = declared is None or declared > self.max_body
         if large:
-            refusal = await self._large_refusal(scope)
+            if keyless:
+                refusal = (
+                    _busy(scope, _PUBLIC_BUSY) if self.public_in_flight >= self.max_public else None
+                )
+            else:
+                refusal = await self._large_refusal(scope)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
-            self.large_in_flight += 1
+            self._held(keyless, +1)
         try:
             await self.app(scope, _counted(receive, limit if large else self.max_body), send)
         finally:
-            if large and self.large_in_flight > 0:
-                self.large_in_flight -= 1
+            if large:
+                self._held(keyless, -1)
+
+    def _held(self, keyless: bool, change: int) -> None:
+        if keyless:
+            self.public_in_flight = max(0, self.public_in_flight + change)
+        else:
+            self.large_in_flight = max(0, self.large_in_flight + change)
 
     async def _large_refusal(self, scope: Scope) -> ASGIApp | None:
         """None if this caller may send a body over the plain limit now, else the answer."""
         if self.large_in_flight >= self.max_large:
-            response = problem_response(
-                503, "busy", "Busy", "too many large request bodies are being received; "
-                "try again shortly", scope["path"],
-            )  # fmt: skip
-            response.headers["Retry-After"] = "2"
-            return response
+            return _busy(scope, _LARGE_BUSY)
         try:
             await run_in_threadpool(_authenticate, scope)
         except ServiceError as exc:
@@ -246,6 +277,12 @@ def _is_json(scope: Scope) -> bool:
 def _is_multipart(scope: Scope) -> bool:
     raw = next((v for n, v in scope["headers"] if n == b"content-type"), b"")
     return raw.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
+
+
+def _busy(scope: Scope, detail: str) -> ASGIApp:
+    response = problem_response(503, "busy", "Busy", detail, scope["path"])
+    response.headers["Retry-After"] = "2"
+    return response
 
 
 def _counted(receive: Receive, limit: int) -> Receive:

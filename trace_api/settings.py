@@ -246,6 +246,12 @@ class Settings(BaseSettings):
         description="Largest document a contract proof is uploaded with (POST /v1/evidence), "
         "in bytes; it is streamed to disk, hashed and sealed as it is read, never held whole.",
     )
+    max_public_uploads: int = Field(
+        default=2,
+        ge=1,
+        description="Documents over max_body_bytes uploaded at once, without a key, to the "
+        "public check POST /v1/evidence/verify; more wait for a 503 with Retry-After.",
+    )
 
     @field_validator("public_base_url")
     @classmethod

@@ -23,8 +23,14 @@ from compliance.evidence.certificate_pdf import certificate_pdf
 from compliance.evidence.verify import document_digests
 from compliance.printing import CjkFontMissing
 from trace_api.components import EvidenceProofsDep
-from trace_api.deps import SessionDep
-from trace_api.errors import InvalidInput, NotFound, RateLimited, ServiceError
+from trace_api.deps import SessionDep, SettingsDep
+from trace_api.errors import (
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ServiceError,
+)
 from trace_api.evidence.certificates import StoredProof, load_proof
 from trace_api.evidence.verification import (
     EvidenceProofs,
@@ -127,13 +133,14 @@ def verify_by_id(
 
 @router.post("/v1/evidence/verify", summary="Find the proofs of a document (public)")
 async def verify_document(
-    request: Request, session: SessionDep, proofs: EvidenceProofsDep
+    request: Request, session: SessionDep, settings: SettingsDep, proofs: EvidenceProofsDep
 ) -> JSONResponse:
     """Give a digest (``{"sm3": ...}`` or ``{"sha256": ...}``) or upload the document
-    (multipart, part ``document``): the proofs that hold it, in any tenant, each checked;
-    an empty ``matches`` when none does."""
+    (multipart, part ``document``, up to TRACE_EVIDENCE_MAX_BYTES; hashed as it streams,
+    never stored): the proofs that hold it, in any tenant, each checked; an empty
+    ``matches`` when none does."""
     _admit(request, proofs)
-    digests = await _digests_of(request)
+    digests = await _digests_of(request, settings.evidence_max_bytes)
     answers = await run_in_threadpool(_answers, session, proofs, digests)
     return JSONResponse({"digests": digests, "matches": answers}, headers=_NO_STORE)
 
@@ -144,7 +151,7 @@ def _answers(
     return [public_answer(session, proofs, p) for p in proofs_of_digests(session, digests)]
 
 
-async def _digests_of(request: Request) -> dict[str, str]:
+async def _digests_of(request: Request, max_document: int) -> dict[str, str]:
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_fields=1)
@@ -152,6 +159,12 @@ async def _digests_of(request: Request) -> dict[str, str]:
             upload = form.get("document")
             if not isinstance(upload, UploadFile):
                 raise InvalidInput("upload the document as the multipart part 'document'")
+            if upload.size is not None and upload.size > max_document:
+                raise PayloadTooLarge(
+                    f"the document is {upload.size} bytes; at most {max_document} (for a "
+                    "larger one, send its digest)",
+                    limit=max_document,
+                )
             _, digests = await run_in_threadpool(document_digests, upload.file)
             return digests
         finally:
