@@ -12,11 +12,12 @@ Services never commit: the caller owns the transaction (one per request or job).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,9 +125,7 @@ def submit(
         kind=request.kind,
         digests=digests,
         size=size,
-        parties=tuple(
-            Party(p.id, p.name, p.uscc, p.organisation_id, required) for p, required in signers
-        ),
+        parties=tuple(Party(p.id, p.name, p.uscc, p.organisation_id, p.required) for p in signers),
         links=tuple(linked),
         created_at=created_at,
     )
@@ -151,16 +150,22 @@ def submit(
         *(a.change for a in accepted),
         *_complete(row, statement, [a.signature for a in accepted], actor),
     ]
-    session.add(row)
-    session.add_all(
-        EvidenceSigner(evidence_id=evidence_id, party_id=p.id, position=n, required=required)
-        for n, (p, required) in enumerate(signers)
+    _insert(session, row)
+    # Nothing reads these rows back in this transaction: plain inserts, no ORM objects.
+    _insert_all(
+        session,
+        EvidenceSigner,
+        [
+            {"evidence_id": evidence_id, "party_id": p.id, "position": n, "required": p.required}
+            for n, p in enumerate(signers)
+        ],
     )
-    session.add_all(
-        EvidenceLink(evidence_id=evidence_id, link_type=t, object_id=i) for t, i in linked
+    _insert_all(
+        session,
+        EvidenceLink,
+        [{"evidence_id": evidence_id, "link_type": t, "object_id": i} for t, i in linked],
     )
-    session.add_all(a.row for a in accepted)
-    _insert(session, row)  # the proof, its signers, links and signatures in one flush
+    _insert_all(session, EvidenceSignature, [a.row for a in accepted])
     audit_log.append_many(session=session, tenant_id=tenant_id, changes=changes)
     return row
 
@@ -195,9 +200,8 @@ def sign(
     accepted = _accept(
         row, statement, party_id, signature, actor, party_service.keys_of(session, [party_id])
     )
-    session.add(accepted.row)
     try:
-        session.flush()
+        _insert_all(session, EvidenceSignature, [accepted.row])
     except IntegrityError:
         raise Conflict(f"party {party_id} has signed proof {evidence_id} already") from None
     signatures = stored_signatures(session, [row.id]).get(row.id, [])
@@ -226,16 +230,46 @@ def _identity(
     return request.id or new_id(), created_at
 
 
+@dataclass(frozen=True, slots=True)
+class _Signer:
+    """A party of the proof being submitted, and whether it must sign."""
+
+    id: str
+    name: str
+    uscc: str | None
+    organisation_id: str | None
+    required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """A registered key of a party, as a signature is checked against it."""
+
+    id: str
+    public_key: str
+    fingerprint: str
+    revoked_at: datetime | None
+
+
 def _parties(
     session: Session, tenant_id: str, given: list[PartyIn]
-) -> tuple[list[tuple[EvidenceParty, bool]], dict[str, list[EvidencePartyKey]]]:
+) -> tuple[list[_Signer], dict[str, list[_Key]]]:
     """The proof's parties, each with whether it must sign, and their keys (oldest first),
-    in one query."""
-    found: dict[str, EvidenceParty] = {}
-    keys: dict[str, list[EvidencePartyKey]] = {}
+    in one query of the columns they need."""
+    found: dict[str, tuple[str, str | None, str | None]] = {}
+    keys: dict[str, list[_Key]] = {}
     if given:
         rows = session.execute(
-            select(EvidenceParty, EvidencePartyKey)
+            select(
+                EvidenceParty.id,
+                EvidenceParty.name,
+                EvidenceParty.uscc,
+                EvidenceParty.organisation_id,
+                EvidencePartyKey.id,
+                EvidencePartyKey.public_key,
+                EvidencePartyKey.fingerprint,
+                EvidencePartyKey.revoked_at,
+            )
             .outerjoin(EvidencePartyKey, EvidencePartyKey.party_id == EvidenceParty.id)
             .where(
                 EvidenceParty.id.in_([item.party for item in given]),
@@ -243,14 +277,16 @@ def _parties(
             )
             .order_by(EvidencePartyKey.registered_at)
         )
-        for party, key in rows:
-            found[party.id] = party
-            if key is not None:
-                keys.setdefault(party.id, []).append(key)
+        for party_id, name, uscc, org, key_id, public_key, fingerprint, revoked_at in rows:
+            found[party_id] = (name, uscc, org)
+            if key_id is not None:
+                keys.setdefault(party_id, []).append(
+                    _Key(key_id, public_key, fingerprint, revoked_at)
+                )
     for n, item in enumerate(given):
         if item.party not in found:
             raise InvalidInput(f"parties[{n}]: the tenant has no party {item.party}")
-    return [(found[item.party], item.required) for item in given], keys
+    return [_Signer(item.party, *found[item.party], item.required) for item in given], keys
 
 
 def _check_given(given: dict[str, str], size: int | None, read: documents.ReadDocument) -> None:
@@ -269,6 +305,11 @@ def _insert(session: Session, row: Evidence) -> None:
         session.flush()
     except IntegrityError:
         raise Conflict(f"id {row.id} is taken") from None
+
+
+def _insert_all(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(model), rows)
 
 
 def _locked(session: Session, tenant_id: str, evidence_id: str) -> Evidence:
@@ -292,7 +333,7 @@ def _locked(session: Session, tenant_id: str, evidence_id: str) -> Evidence:
 class _Accepted:
     """A signature checked and ready to store: its row, its form in the leaf, its audit."""
 
-    row: EvidenceSignature
+    row: dict[str, Any]  # an EvidenceSignature's columns
     signature: Signature
     change: Change
 
@@ -303,7 +344,7 @@ def _accept(
     party_id: str,
     signature: str,
     actor: str,
-    keys: dict[str, list[EvidencePartyKey]],
+    keys: Mapping[str, Sequence[_Key | EvidencePartyKey]],
 ) -> _Accepted:
     """Check one signature against the party's ``keys``; SignatureRefused (422) says why it
     is not taken."""
@@ -331,9 +372,13 @@ def _accept(
         )
     at = utcnow()
     return _Accepted(
-        row=EvidenceSignature(
-            evidence_id=row.id, party_id=party_id, key_id=key.id, signature=signature, signed_at=at
-        ),
+        row={
+            "evidence_id": row.id,
+            "party_id": party_id,
+            "key_id": key.id,
+            "signature": signature,
+            "signed_at": at,
+        },
         signature=Signature(party_id, key.public_key, signature, at),
         change=Change(
             SIGNED,
