@@ -26,12 +26,18 @@ the contract proofs) is streamed the same way without a key: its route only hash
 Instead of a key, at most ``TRACE_MAX_PUBLIC_UPLOADS`` such uploads over
 ``TRACE_MAX_BODY_BYTES`` are received at once (503 with ``Retry-After`` beyond), and the
 route's own per-client rate limit applies before any of it is read.
+
+A streamed upload that sends nothing for ``TRACE_UPLOAD_IDLE_SECONDS``, or a keyless one
+that has not arrived whole within ``TRACE_PUBLIC_UPLOAD_SECONDS``, is dropped with a 408
+(`UploadTimedOut`), so idle or trickling clients cannot keep the upload slots.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.message
 import re
+import time
 from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trace_api import deps
 from trace_api.components import Components
-from trace_api.errors import PayloadTooLarge, ServiceError, Unauthenticated
+from trace_api.errors import PayloadTooLarge, RequestTimedOut, ServiceError, Unauthenticated
 from trace_api.json_input import JsonRefused, loads_strict, nesting_depth
 from trace_api.problems import absolute_uri, problem_response
 from trace_api.settings import Settings
@@ -75,6 +81,10 @@ class BodyTooLarge(PayloadTooLarge):
         )
 
 
+class UploadTimedOut(RequestTimedOut):
+    """A streamed upload stalled, or took longer than its route allows."""
+
+
 class RequestBodyGuard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -92,6 +102,8 @@ class RequestBodyGuard:
         self.public_streamed = {route: limit(settings) for route, limit in PUBLIC_STREAMED.items()}
         self.max_public = settings.max_public_uploads
         self.public_in_flight = 0
+        self.upload_idle = settings.upload_idle_seconds
+        self.public_upload = settings.public_upload_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not _may_have_body(scope):
@@ -170,8 +182,14 @@ class RequestBodyGuard:
                 await refusal(scope, receive, send)
                 return
             self._held(keyless, +1)
+        counted = _counted(
+            receive,
+            limit if large else self.max_body,
+            idle=self.upload_idle,
+            whole=self.public_upload if keyless else None,
+        )
         try:
-            await self.app(scope, _counted(receive, limit if large else self.max_body), send)
+            await self.app(scope, counted, send)
         finally:
             if large:
                 self._held(keyless, -1)
@@ -274,9 +292,16 @@ def _is_json(scope: Scope) -> bool:
     )
 
 
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type value, without parameters, in lower case (media
+    types are case-insensitive): how this guard and the routes it streams to tell a
+    multipart body, so that both always agree."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def _is_multipart(scope: Scope) -> bool:
     raw = next((v for n, v in scope["headers"] if n == b"content-type"), b"")
-    return raw.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
+    return media_type(raw.decode("latin-1")) == "multipart/form-data"
 
 
 def _busy(scope: Scope, detail: str) -> ASGIApp:
@@ -285,13 +310,32 @@ def _busy(scope: Scope, detail: str) -> ASGIApp:
     return response
 
 
-def _counted(receive: Receive, limit: int) -> Receive:
-    """``receive``, raising BodyTooLarge once more than ``limit`` body bytes came through."""
+def _counted(receive: Receive, limit: int, *, idle: float, whole: float | None) -> Receive:
+    """``receive``, raising BodyTooLarge once more than ``limit`` body bytes came through,
+    and UploadTimedOut when a message takes over ``idle`` seconds or the body, when
+    ``whole`` is given, more than ``whole`` seconds from the first call."""
     received = 0
+    deadline: float | None = None
+    done = False
 
     async def counted() -> Message:
-        nonlocal received
-        message = await receive()
+        nonlocal received, deadline, done
+        if done:  # after the body: what comes next is the disconnect, whenever it comes
+            return await receive()
+        wait = idle
+        if whole is not None:
+            now = time.monotonic()
+            deadline = deadline or now + whole
+            wait = min(wait, deadline - now)
+        try:
+            message = await asyncio.wait_for(receive(), max(wait, 0.001))
+        except TimeoutError:
+            raise UploadTimedOut(
+                f"the upload sent nothing for {idle:g} s"
+                if wait == idle
+                else f"the upload did not arrive whole within {whole:g} s; send its digest"
+            ) from None
+        done = message["type"] != "http.request" or not message.get("more_body", False)
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:

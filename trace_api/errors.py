@@ -54,6 +54,12 @@ class PayloadTooLarge(ServiceError):
     title = "Payload too large"
 
 
+class RequestTimedOut(ServiceError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request timed out"
+
+
 class RateLimited(ServiceError):
     status = 429
     slug = "rate-limited"

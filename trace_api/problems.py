@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from trace_api.errors import ServiceError
@@ -147,6 +148,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             "Invalid input",
             "a value in the request cannot be stored or compared (a NUL character in text, "
             "or a number out of range)",
+            request.url.path,
+        )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _went_away(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The client closed the connection while its body was being read: nobody reads
+        # this answer, and it is not the service's fault (no traceback in the log).
+        _log.info("client went away during its body on %s", request.url.path)
+        return problem_response(
+            400,
+            "client-disconnected",
+            "Client disconnected",
+            "the connection closed before the body arrived",
             request.url.path,
         )
 

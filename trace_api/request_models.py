@@ -7,7 +7,8 @@ JSON strings, so their fields opt out of strict mode one by one (``JsonDate`` he
 reasons) may not hold control characters, nor the invisible characters that make it read
 other than it is: bidirectional controls (U+202E turns "exe.txt" into "txt.exe"),
 zero-width and other format characters, separators, private-use and unassigned code
-points, and the blank letters that show as nothing (`hidden_character`).
+points, and the blank letters that show as nothing (`hidden_character`); nor may it be
+blank, only spaces and combining marks (`is_blank`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ JsonDate = Annotated[date, Field(strict=False)]
 # characters (Cf: bidi embeddings, overrides, isolates and marks, zero-width space and
 # joiners, soft hyphen, tags, the byte order mark), line and paragraph separators (Zl, Zp),
 # private-use, surrogate and unassigned code points (Co, Cs, Cn), and the blank letters
-# that render as nothing: the combining grapheme joiner and the Hangul fillers.
+# that render as nothing: the combining grapheme joiner, the Hangul fillers and the blank
+# Braille pattern.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
-_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0")
+_BLANK_LETTERS = frozenset("\u034f\u115f\u1160\u3164\uffa0\u2800")
+_MARKS = frozenset({"Mn", "Mc", "Me"})  # combining marks, variation selectors: nothing alone
 _ASCII_CONTROLS_IN_ONE_LINE = re.compile("[\x00-\x1f\x7f]")
 _ASCII_CONTROLS_IN_PROSE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # \t \n \r pass
 _PROSE_BREAKS = frozenset("\t\n\r")
@@ -52,11 +55,18 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def is_blank(text: str) -> bool:
+    """Whether non-empty ``text`` shows nothing: only spaces (of any width) and marks."""
+    return bool(text) and all(c.isspace() or unicodedata.category(c) in _MARKS for c in text)
+
+
 def _no_hidden(*, prose: bool) -> AfterValidator:
     def check(text: str) -> str:
         found = hidden_character(text, prose=prose)
         if found is not None:
             raise ValueError(f"holds the invisible or control character U+{ord(found):04X}")
+        if is_blank(text):
+            raise ValueError("is blank: it holds only spaces or combining marks")
         return text
 
     return AfterValidator(check)

@@ -51,6 +51,10 @@ BRAND_STAFF = RoleSet((ADMIN, OPERATOR, COMPLIANCE))
 """The brand's own people, who read the whole tenant and review alerts and flags."""
 CUSTODIANS = RoleSet((ADMIN, OPERATOR, DEALER))
 """Who records custody: scans and EPCIS capture (a dealer for its own organisation)."""
+ADMIN_OR_DEALER = RoleSet((ADMIN, DEALER))
+"""Contract-proof parties' signing keys: the admin, or a dealer for its own party (so no
+other brand key can give a dealer's party a key and sign as that dealer)."""
+
 ANY_ROLE = RoleSet(ROLES)
 """Every key of the tenant (a dealer's view narrowed to its custody by the service)."""
 
@@ -78,4 +82,5 @@ AdminOrOperator = Annotated[Principal, Depends(admitting(ADMIN_OR_OPERATOR))]
 Auditors = Annotated[Principal, Depends(admitting(AUDITORS))]
 BrandStaff = Annotated[Principal, Depends(admitting(BRAND_STAFF))]
 Custodians = Annotated[Principal, Depends(admitting(CUSTODIANS))]
+AdminOrDealer = Annotated[Principal, Depends(admitting(ADMIN_OR_DEALER))]
 AnyRole = Annotated[Principal, Depends(admitting(ANY_ROLE))]

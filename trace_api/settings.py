@@ -252,6 +252,20 @@ class Settings(BaseSettings):
         description="Documents over max_body_bytes uploaded at once, without a key, to the "
         "public check POST /v1/evidence/verify; more wait for a 503 with Retry-After.",
     )
+    upload_idle_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="A streamed upload (a proof's document, a document checked publicly) that "
+        "sends nothing for this long is dropped with a 408, so that an idle client does not "
+        "hold an upload slot.",
+    )
+    public_upload_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="A document uploaded without a key to POST /v1/evidence/verify must "
+        "arrive whole within this many seconds (408 otherwise): a trickle cannot hold one of "
+        "the max_public_uploads slots for long.",
+    )
 
     @field_validator("public_base_url")
     @classmethod

@@ -30,6 +30,7 @@ ADMIN_OR_OPERATOR = ("admin", "operator")
 AUDITORS = ("admin", "compliance")
 BRAND_STAFF = ("admin", "operator", "compliance")
 CUSTODIANS = ("admin", "operator", "dealer")
+ADMIN_OR_DEALER = ("admin", "dealer")
 ANY_ROLE = ROLES
 PUBLIC = ()
 
@@ -132,8 +133,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /v1/evidence/{evidence_id}/document": ANY_ROLE,
     "GET /v1/evidence/parties": ANY_ROLE,
     "POST /v1/evidence/parties": BRAND_STAFF,
-    "POST /v1/evidence/parties/{party_id}/keys": ANY_ROLE,
-    "POST /v1/evidence/parties/{party_id}/keys/{key_id}/revoke": ANY_ROLE,
+    "POST /v1/evidence/parties/{party_id}/keys": ADMIN_OR_DEALER,
+    "POST /v1/evidence/parties/{party_id}/keys/{key_id}/revoke": ADMIN_OR_DEALER,
     # -- movements and alerts ----------------------------------------------------------------
     "POST /v1/scans/{action}": CUSTODIANS,
     "GET /v1/items/{code}/state": ANY_ROLE,

@@ -69,7 +69,7 @@ def add_signer(
     key = client.post(
         f"/v1/evidence/parties/{party.json()['id']}/keys",
         json={"public_key": private.public_key.hex()},
-        headers=tenant.auth("operator"),
+        headers=tenant.auth("admin"),
     )
     assert key.status_code == 201, key.text
     return Signer(party.json()["id"], key.json()["id"], private)

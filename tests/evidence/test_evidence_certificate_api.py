@@ -176,3 +176,52 @@ def test_public_checks_are_rate_limited_per_client(
     assert [c.status_code for c in codes] == [200, 200, 429]
     assert int(codes[2].headers["Retry-After"]) >= 1
     app.dependency_overrides.clear()
+
+
+def test_a_public_check_costs_one_request_per_certificate_verified_afresh(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(4):
+        _anchored_proof(app, tenant, sha256=SHA256)
+    checked: list[bytes] = []
+
+    def counting(certificate: bytes, **options: object) -> object:
+        checked.append(certificate)
+        return verify_certificate(certificate, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("trace_api.evidence.verification.verify_certificate", counting)
+    budget = replace(
+        Components.of(app).evidence_proofs, public_requests=TokenBuckets(rate=0.001, burst=5)
+    )
+    app.dependency_overrides[get_evidence_proofs] = lambda: budget
+    first = client.post("/v1/evidence/verify", json={"sha256": SHA256})
+    assert first.status_code == 200, first.text
+    assert [m["verified"] for m in first.json()["matches"]] == [True] * 4
+    assert len(checked) == 4  # the request and three more checks: 4 of the 5 tokens
+    again = client.post("/v1/evidence/verify", json={"sha256": SHA256})
+    assert again.status_code == 200 and again.json()["matches"] == first.json()["matches"]
+    assert len(checked) == 4  # the same certificates: their verdicts were kept, 1 token
+    refused = client.post("/v1/evidence/verify", json={"sha256": SHA256})
+    assert refused.status_code == 429
+    app.dependency_overrides.clear()
+
+
+def test_a_check_needing_more_than_the_budget_left_is_429_before_any_is_verified(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(4):
+        _anchored_proof(app, tenant, sha256=SHA256)
+    checked: list[bytes] = []
+    monkeypatch.setattr(
+        "trace_api.evidence.verification.verify_certificate",
+        lambda certificate, **options: checked.append(certificate),
+    )
+    budget = replace(
+        Components.of(app).evidence_proofs, public_requests=TokenBuckets(rate=0.001, burst=3)
+    )
+    app.dependency_overrides[get_evidence_proofs] = lambda: budget
+    refused = client.post("/v1/evidence/verify", json={"sha256": SHA256})
+    assert refused.status_code == 429, refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert checked == []
+    app.dependency_overrides.clear()

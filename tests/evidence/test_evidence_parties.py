@@ -17,7 +17,7 @@ from compliance.evidence.statement import key_fingerprint
 from crypto import sm2
 from fixtures.app import TenantKeys
 from trace_api.errors import InvalidInput
-from trace_api.evidence.parties import normal_uscc, parse_public_key
+from trace_api.evidence.parties import MAX_LIVE_KEYS, normal_uscc, parse_public_key
 
 _USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -53,6 +53,8 @@ def test_an_outside_party_and_an_organisations_party_are_registered_once(
         {"uscc": "91330100000000001X"},
         {"name": "", "uscc": "91330100000000001X"},
         {"name": "a\u202eb", "uscc": "91330100000000001X"},  # a bidi override
+        {"name": "\u2800", "uscc": "91330100000000001X"},  # a blank Braille pattern
+        {"name": "\ufe0f", "uscc": "91330100000000001X"},  # a variation selector alone
         {"organisation_id": "no-such-organisation"},
         {"organisation_id": "x", "name": "both"},
         {"name": "x" * 201, "uscc": "91330100000000001X"},
@@ -82,18 +84,18 @@ def test_keys_are_registered_listed_and_revoked_once(
     party = _post(client, tenant, {"name": "某公司", "uscc": new_uscc()}).json()["id"]
     public = sm2.PrivateKey.generate().public_key.hex()
     url = f"/v1/evidence/parties/{party}/keys"
-    key = client.post(url, json={"public_key": public.upper()}, headers=tenant.auth("operator"))
+    key = client.post(url, json={"public_key": public.upper()}, headers=tenant.auth("admin"))
     assert key.status_code == 201, key.text
     assert key.json()["public_key"] == public
     assert key.json()["fingerprint"] == key_fingerprint(public)
     before = written(app)
-    again = client.post(url, json={"public_key": public}, headers=tenant.auth("operator"))
+    again = client.post(url, json={"public_key": public}, headers=tenant.auth("admin"))
     assert again.status_code == 409
     assert written(app) == before
     revoke = f"{url}/{key.json()['id']}/revoke"
-    first = client.post(revoke, headers=tenant.auth("operator"))
+    first = client.post(revoke, headers=tenant.auth("admin"))
     assert first.status_code == 200 and first.json()["revoked_at"] is not None
-    second = client.post(revoke, headers=tenant.auth("operator"))
+    second = client.post(revoke, headers=tenant.auth("admin"))
     assert second.json()["revoked_at"] == first.json()["revoked_at"]
     assert client.post(f"{url}/no-such-key/revoke", headers=tenant.auth("admin")).status_code == 404
     [listed] = client.get("/v1/evidence/parties", headers=tenant.auth("compliance")).json()
@@ -111,6 +113,9 @@ def test_keys_are_registered_listed_and_revoked_once(
         "04" + "11" * 64,  # not on the curve
         "04" + "00" * 64,  # the point at infinity's coordinates
         "04" + "11" * 63,  # too short (the schema)
+        sm2.PrivateKey(1).public_key.hex(),  # G: its private key is 1
+        sm2.PrivateKey(1).public_key.hex()[:66]
+        + f"{sm2._P - int(sm2.PrivateKey(1).public_key.hex()[66:], 16):064x}",  # -G
     ],
 )
 def test_a_key_that_is_no_sm2_point_is_refused(
@@ -121,9 +126,55 @@ def test_a_key_that_is_no_sm2_point_is_refused(
     response = client.post(
         f"/v1/evidence/parties/{party}/keys",
         json={"public_key": public_key},
-        headers=tenant.auth("operator"),
+        headers=tenant.auth("admin"),
     )
     assert response.status_code == 422, response.text
+    assert written(app) == before
+
+
+def test_a_party_has_at_most_five_live_keys(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    party = _post(client, tenant, {"name": "某公司", "uscc": new_uscc()}).json()["id"]
+    url = f"/v1/evidence/parties/{party}/keys"
+
+    def register() -> Any:
+        public = sm2.PrivateKey.generate().public_key.hex()
+        return client.post(url, json={"public_key": public}, headers=tenant.auth("admin"))
+
+    keys = [register() for _ in range(MAX_LIVE_KEYS)]
+    assert [k.status_code for k in keys] == [201] * MAX_LIVE_KEYS
+    before = written(app)
+    sixth = register()
+    assert sixth.status_code == 409, sixth.text
+    assert "revoke one first" in sixth.json()["detail"]
+    assert written(app) == before
+    revoked = client.post(f"{url}/{keys[0].json()['id']}/revoke", headers=tenant.auth("admin"))
+    assert revoked.status_code == 200
+    assert register().status_code == 201
+
+
+@pytest.mark.parametrize("role", ["operator", "compliance"])
+def test_no_operator_or_compliance_key_gives_a_dealers_party_a_key(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, role: str
+) -> None:
+    party = _post(client, tenant, {"organisation_id": tenant.dealer_org_id}).json()["id"]
+    url = f"/v1/evidence/parties/{party}/keys"
+    own = client.post(
+        url,
+        json={"public_key": sm2.PrivateKey.generate().public_key.hex()},
+        headers=tenant.auth("dealer"),
+    )
+    assert own.status_code == 201, own.text
+    before = written(app)
+    forged = client.post(
+        url,
+        json={"public_key": sm2.PrivateKey.generate().public_key.hex()},
+        headers=tenant.auth(role),
+    )
+    assert forged.status_code == 403, forged.text
+    revoke = client.post(f"{url}/{own.json()['id']}/revoke", headers=tenant.auth(role))
+    assert revoke.status_code == 403, revoke.text
     assert written(app) == before
 
 
@@ -148,4 +199,8 @@ def test_random_bytes_are_a_key_only_when_they_are_a_point_on_the_curve(raw: byt
         with pytest.raises(InvalidInput):
             parse_public_key(raw.hex())
     else:
-        assert parse_public_key(raw.hex()) == raw.hex()
+        if raw[1:33] == sm2.PrivateKey(1).public_key.to_bytes()[1:33]:  # ±G
+            with pytest.raises(InvalidInput):
+                parse_public_key(raw.hex())
+        else:
+            assert parse_public_key(raw.hex()) == raw.hex()

@@ -10,9 +10,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from starlette.types import Message, Scope
+from starlette.types import Message, Receive, Scope
 
-from fixtures.app import TenantKeys
+from fixtures.app import TenantKeys, make_tenant
 from fixtures.asgi import run_to_end
 from fixtures.evidence import add_party, add_proof
 from trace_api import body_guard
@@ -47,6 +47,28 @@ def test_a_document_over_the_plain_limit_is_checked_without_a_key(
     answer = client.post("/v1/evidence/verify", files={"document": ("合同.pdf", document)})
     assert answer.status_code == 200, answer.text
     assert answer.json()["digests"]["sha256"] == sha256
+    assert [m["evidence_id"] for m in answer.json()["matches"]] == [evidence_id]
+
+
+def test_a_multipart_type_in_any_case_is_streamed_and_checked(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, settings: Settings
+) -> None:
+    document = b"\x89PDF" * (settings.max_body_bytes // 2)  # 2 MiB: past the plain limit
+    sha256 = hashlib.sha256(document).hexdigest()
+    with transaction(Components.of(app).sessions) as session:
+        parties = [add_party(session, tenant.tenant_id, "p0")]
+        evidence_id = add_proof(session, tenant.tenant_id, parties, sha256=sha256).id
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="document"; filename="a.pdf"\r\n\r\n'
+        + document
+        + b"\r\n--b--\r\n"
+    )
+    answer = client.post(
+        "/v1/evidence/verify",
+        content=body,
+        headers={"Content-Type": "Multipart/Form-Data; boundary=b"},
+    )
+    assert answer.status_code == 200, answer.text  # it was read as JSON, whole, before
     assert [m["evidence_id"] for m in answer.json()["matches"]] == [evidence_id]
 
 
@@ -128,3 +150,77 @@ def test_no_more_public_uploads_are_received_at_once_than_the_setting(
 
     run_to_end(asyncio.wait_for(scenario(), 30))
     assert [status for _, status, _ in answers] == [503]
+
+
+def _stalling(head: bytes, then: Message | None = None) -> Receive:
+    """A receive that sends ``head`` and then nothing (or ``then``) for ever."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": head, "more_body": True}
+        if then is not None:
+            return then
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    return receive
+
+
+_HEAD = b'--x\r\nContent-Disposition: form-data; name="document"; filename="a"\r\n\r\nabc'
+
+
+@pytest.mark.parametrize(
+    ("update", "path", "says"),
+    [
+        ({"upload_idle_seconds": 0.3}, "/v1/evidence/verify", "sent nothing for 0.3 s"),
+        ({"upload_idle_seconds": 0.3}, "/v1/evidence", "sent nothing for 0.3 s"),
+        ({"public_upload_seconds": 0.3}, "/v1/evidence/verify", "arrive whole within 0.3 s"),
+    ],
+)
+def test_a_stalled_upload_is_dropped_with_a_408_and_frees_its_slot(
+    settings: Settings,
+    engine: Engine,
+    update: dict[str, float],
+    path: str,
+    says: str,
+) -> None:
+    app = create_app(settings.model_copy(update=update), engine=engine)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    key = make_tenant(app, "acme").auth("operator")["Authorization"].encode()
+
+    async def call() -> RequestBodyGuard:
+        size = str(settings.max_body_bytes * 2).encode()  # takes an upload slot
+        headers = [(b"content-length", size), MULTIPART, (b"authorization", key)]
+        await app(_scope(headers, path), _stalling(_HEAD), send)
+        guard = app.middleware_stack
+        while not isinstance(guard, RequestBodyGuard):
+            guard = guard.app  # type: ignore[union-attr]
+        return guard
+
+    guard = run_to_end(asyncio.wait_for(call(), 30))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [408]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert says.encode() in body
+    assert guard.public_in_flight == 0 and guard.large_in_flight == 0
+
+
+def test_a_client_gone_mid_upload_is_no_error_in_the_log(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    receive = _stalling(_HEAD, then={"type": "http.disconnect"})
+    with caplog.at_level("INFO"):
+        run_to_end(app(_scope([(b"content-length", b"5000"), MULTIPART]), receive, send))
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert any("went away" in r.getMessage() for r in caplog.records)

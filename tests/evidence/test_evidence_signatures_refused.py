@@ -87,7 +87,7 @@ def test_a_signature_under_a_revoked_key_is_refused_naming_the_revocation(
 ) -> None:
     signer = signers[0]
     url = f"/v1/evidence/parties/{signer.party}/keys/{signer.key_id}/revoke"
-    revoked = client.post(url, headers=tenant.auth("compliance"))
+    revoked = client.post(url, headers=tenant.auth("admin"))
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     before = written(app)
     response = post_signature(client, tenant, proof, signer)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc as uscc_number
@@ -144,6 +144,10 @@ def keys_of(session: Session, party_ids: Iterable[str]) -> dict[str, list[Eviden
     return found
 
 
+MAX_LIVE_KEYS = 5  # per party; each is tried on every signature the party sends
+_GENERATOR_X = sm2.PrivateKey(1).public_key.hex()[2:66]
+
+
 def parse_public_key(text: str) -> str:
     """A public key given as hex of ``04 || x || y`` (65 bytes, on the SM2 curve), as
     lowercase hex; InvalidInput for anything else."""
@@ -152,9 +156,12 @@ def parse_public_key(text: str) -> str:
     except ValueError:
         raise InvalidInput("public_key must be hex (130 digits: 04, then x and y)") from None
     try:
-        return sm2.PublicKey.from_bytes(raw).hex()
+        key = sm2.PublicKey.from_bytes(raw).hex()
     except CryptoError as exc:
         raise InvalidInput(f"public_key: {exc}") from None
+    if key[2:66] == _GENERATOR_X:
+        raise InvalidInput("public_key is ±G, whose private key (1 or n-1) everyone knows")
+    return key
 
 
 def register_key(
@@ -166,11 +173,23 @@ def register_key(
     actor: str,
     viewer_org: str | None = None,
 ) -> EvidencePartyKey:
-    """A new key of the party; 409 if the tenant knows that key already (of any party)."""
+    """A new key of the party; 409 if the tenant knows that key already (of any party) or
+    the party has MAX_LIVE_KEYS live keys."""
     party = get_party(
         session=session, tenant_id=tenant_id, party_id=party_id, viewer_org=viewer_org
     )
     key_hex = parse_public_key(public_key)
+    _lock_party(session, party.id)
+    live = session.scalar(
+        select(func.count())
+        .select_from(EvidencePartyKey)
+        .where(EvidencePartyKey.party_id == party.id, EvidencePartyKey.revoked_at.is_(None))
+    )
+    if (live or 0) >= MAX_LIVE_KEYS:
+        raise Conflict(
+            f"party {party.id} has {MAX_LIVE_KEYS} live keys, the most it may have: revoke "
+            "one first"
+        )
     record = EvidencePartyKey(
         tenant_id=tenant_id,
         party_id=party.id,
@@ -192,6 +211,17 @@ def register_key(
         data={"party": party.id, "key": record.id, "fingerprint": record.fingerprint},
     )
     return record
+
+
+def _lock_party(session: Session, party_id: str) -> None:
+    """Take the party's row lock (PostgreSQL) or the write lock (SQLite) for the rest of the
+    transaction, so that two registrations at once count each other's keys."""
+    session.execute(
+        update(EvidenceParty)
+        .where(EvidenceParty.id == party_id)
+        .values(name=EvidenceParty.name)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def revoke_key(

@@ -18,7 +18,7 @@ from trace_api.evidence.schemas import (
     SignerPartyOut,
 )
 from trace_api.models import EvidencePartyKey
-from trace_api.roles import AnyRole, BrandStaff, custody_view
+from trace_api.roles import AdminOrDealer, AnyRole, BrandStaff, custody_view
 
 router = APIRouter(tags=["evidence"])
 
@@ -54,7 +54,7 @@ def list_parties(caller: AnyRole, session: SessionDep) -> list[SignerPartyOut]:
     summary="Register a party's SM2 public key",
 )
 def register_key(
-    party_id: str, body: SignerKeyCreate, caller: AnyRole, session: SessionDep
+    party_id: str, body: SignerKeyCreate, caller: AdminOrDealer, session: SessionDep
 ) -> SignerKeyOut:
     key = party_service.register_key(
         session=session,
@@ -72,7 +72,9 @@ def register_key(
     response_model=SignerKeyOut,
     summary="Revoke a party's key",
 )
-def revoke_key(party_id: str, key_id: str, caller: AnyRole, session: SessionDep) -> SignerKeyOut:
+def revoke_key(
+    party_id: str, key_id: str, caller: AdminOrDealer, session: SessionDep
+) -> SignerKeyOut:
     """No signature arriving after this is taken under the key; earlier ones stand."""
     key = party_service.revoke_key(
         session=session,

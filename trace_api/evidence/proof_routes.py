@@ -22,6 +22,7 @@ from compliance.evidence.certificate import certificate_bytes
 from compliance.evidence.certificate_pdf import certificate_pdf
 from compliance.evidence.verify import document_digests
 from compliance.printing import CjkFontMissing
+from trace_api.body_guard import media_type
 from trace_api.components import EvidenceProofsDep
 from trace_api.deps import SessionDep, SettingsDep
 from trace_api.errors import (
@@ -37,6 +38,7 @@ from trace_api.evidence.verification import (
     parse_digest,
     proofs_of_digests,
     public_answer,
+    public_answers,
 )
 from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.principal import Principal
@@ -107,9 +109,9 @@ class PublicChecksThrottled(RateLimited):
         self.headers = {"Retry-After": str(seconds)}
 
 
-def _admit(request: Request, proofs: EvidenceProofs) -> None:
+def _admit(request: Request, proofs: EvidenceProofs, checks: int = 1) -> None:
     client = request.client.host if request.client else "unknown"
-    wait = proofs.public_requests.take(client)
+    wait = proofs.public_requests.take(client, checks)
     if wait:
         raise PublicChecksThrottled(int(wait) + 1)
 
@@ -122,7 +124,8 @@ def verify_by_id(
 
     A browser (``Accept: text/html``) gets a page; everything else JSON."""
     _admit(request, proofs)
-    answer = public_answer(session, proofs, load_proof(session, evidence_id))
+    proof = load_proof(session, evidence_id)
+    answer = public_answer(proofs, proof, proofs.certificate(session, proof))
     accept = request.headers.get("accept", "")
     if "text/html" in accept and "application/json" not in accept:
         page = _templates().get_template("verify.html")
@@ -141,19 +144,19 @@ async def verify_document(
     ``matches`` when none does."""
     _admit(request, proofs)
     digests = await _digests_of(request, settings.evidence_max_bytes)
-    answers = await run_in_threadpool(_answers, session, proofs, digests)
+    answers = await run_in_threadpool(_answers, request, session, proofs, digests)
     return JSONResponse({"digests": digests, "matches": answers}, headers=_NO_STORE)
 
 
 def _answers(
-    session: Session, proofs: EvidenceProofs, digests: dict[str, str]
+    request: Request, session: Session, proofs: EvidenceProofs, digests: dict[str, str]
 ) -> list[dict[str, Any]]:
-    return [public_answer(session, proofs, p) for p in proofs_of_digests(session, digests)]
+    found = proofs_of_digests(session, digests)
+    return public_answers(session, proofs, found, lambda checks: _admit(request, proofs, checks))
 
 
 async def _digests_of(request: Request, max_document: int) -> dict[str, str]:
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
+    if media_type(request.headers.get("content-type", "")) == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=1)
         try:
             upload = form.get("document")

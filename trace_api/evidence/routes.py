@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from compliance.evidence.statement import key_fingerprint
+from trace_api.body_guard import media_type
 from trace_api.components import MasterKeyDep, SessionsDep
 from trace_api.deps import SessionDep, SettingsDep
 from trace_api.errors import InvalidInput, PayloadTooLarge, ServiceError
@@ -121,7 +122,7 @@ async def submit_evidence(
         "actor": caller.key_id,
         "master_key": master_key,
     }
-    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    kind = media_type(request.headers.get("content-type", ""))
     if kind == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=2, max_part_size=settings.max_body_bytes)
         try:

@@ -6,14 +6,19 @@ what the certificate itself shows (title, kind, parties, signers, digests, batch
 anchor) and the certificate, so the asker can verify it offline without trusting us; it
 never shows the document, other proofs, or who asked.
 
-`EvidenceProofs` is the component the routes use: the batch trees it keeps and the
-per-client budget of public requests.
+`EvidenceProofs` is the component the routes use: the batch trees it keeps, the verdicts
+of the certificates it checked (a certificate's bytes change when its proof changes, so a
+verdict kept under their digest is never stale), and the per-client budget of public
+requests, charged one check per certificate it has to verify afresh.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -21,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from compliance.evidence.certificate import certificate_bytes
 from compliance.evidence.statement import DIGESTS, key_fingerprint
-from compliance.evidence.verify import verify_certificate
+from compliance.evidence.verify import EvidenceVerdict, verify_certificate
+from crypto.sm3 import sm3
 from trace_api.errors import InvalidInput
 from trace_api.evidence.certificates import (
     BatchTrees,
@@ -34,6 +40,8 @@ from trace_api.models import Evidence
 from trace_api.ratelimit import TokenBuckets
 
 MAX_MATCHES = 20
+Charge = Callable[[int], None]  # takes this many more checks from the asker's budget
+KEPT_VERDICTS = 4096
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -44,11 +52,32 @@ class EvidenceProofs:
     trees: BatchTrees
     public_requests: TokenBuckets
     public_base_url: str
+    _verdicts: OrderedDict[bytes, EvidenceVerdict] = field(default_factory=OrderedDict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def certificate(self, session: Session, proof: StoredProof) -> dict[str, Any]:
         return certificate_document(
             session, proof, trees=self.trees, public_base_url=self.public_base_url
         )
+
+    def verdict(self, certificate: bytes) -> EvidenceVerdict:
+        """The offline check of these certificate bytes, done once while they are kept."""
+        digest = sm3(certificate)
+        with self._lock:
+            kept = self._verdicts.get(digest)
+            if kept is not None:
+                self._verdicts.move_to_end(digest)
+                return kept
+        verdict = verify_certificate(certificate)
+        with self._lock:
+            self._verdicts[digest] = verdict
+            while len(self._verdicts) > KEPT_VERDICTS:
+                self._verdicts.popitem(last=False)
+        return verdict
+
+    def is_checked(self, certificate: bytes) -> bool:
+        with self._lock:
+            return sm3(certificate) in self._verdicts
 
 
 def parse_digest(algorithm: str, digest: str) -> tuple[str, str]:
@@ -77,10 +106,25 @@ def proofs_of_digests(session: Session, digests: dict[str, str]) -> list[StoredP
     return sorted(proofs, key=lambda p: (p.statement.created_at, p.row.id))
 
 
-def public_answer(session: Session, proofs: EvidenceProofs, proof: StoredProof) -> dict[str, Any]:
-    """What anyone may know of a proof, the result of checking its certificate, and it."""
-    document = proofs.certificate(session, proof)
-    verdict = verify_certificate(certificate_bytes(document))
+def public_answers(
+    session: Session, proofs: EvidenceProofs, found: list[StoredProof], charge: Charge
+) -> list[dict[str, Any]]:
+    """`public_answer` of each proof, after ``charge`` has taken one check for each
+    certificate beyond the first that is not checked yet (it raises when the asker's
+    budget runs short, before any is checked)."""
+    documents = [proofs.certificate(session, proof) for proof in found]
+    fresh = sum(not proofs.is_checked(certificate_bytes(d)) for d in documents)
+    if fresh > 1:
+        charge(fresh - 1)
+    return [public_answer(proofs, p, d) for p, d in zip(found, documents, strict=True)]
+
+
+def public_answer(
+    proofs: EvidenceProofs, proof: StoredProof, document: dict[str, Any]
+) -> dict[str, Any]:
+    """What anyone may know of a proof, the result of checking its ``document`` (its
+    certificate), and the certificate."""
+    verdict = proofs.verdict(certificate_bytes(document))
     signed = {s.party: s for s in proof.signatures}
     statement = proof.statement
     anchor = document["proof"]["anchor"] if document["proof"] else None
