@@ -15,6 +15,7 @@ from compliance.evidence.verify import verify_certificate
 from crypto.merkle import MerkleTree
 from fixtures.app import TEST_MASTER_KEY
 from fixtures.evidence import add_party, add_proof
+from trace_api.anchoring import leaf_batches
 from trace_api.anchoring.gateway import ChainGateway
 from trace_api.anchoring.worker import AnchorWorker
 from trace_api.audit import log as audit_log
@@ -103,14 +104,14 @@ def test_a_pass_that_fails_midway_leaves_nothing_and_the_next_batches_once(
     def crash(**kwargs):
         raise RuntimeError("the process dies after queueing the anchor job")
 
-    monkeypatch.setattr(batches.audit_log, "append_many", crash)
+    monkeypatch.setattr(leaf_batches.audit_log, "append_many", crash)
     with pytest.raises(RuntimeError), transaction(sessions) as session:
         batches.batch_tenant(session=session, tenant_id=tenant_id)
     with transaction(sessions) as session:
         assert session.scalar(select(func.count()).select_from(EvidenceBatch)) == 0
         assert session.scalar(select(func.count()).select_from(AnchorJob)) == 0
         assert session.scalar(select(func.count()).where(Evidence.batch_id.is_not(None))) == 0
-    monkeypatch.setattr(batches.audit_log, "append_many", real_append)
+    monkeypatch.setattr(leaf_batches.audit_log, "append_many", real_append)
     assert EvidenceBatcher(sessions=sessions).run_once().proofs == 4
     with transaction(sessions) as session:
         assert session.scalar(select(func.count()).select_from(AnchorJob)) == 1
