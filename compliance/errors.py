@@ -12,6 +12,7 @@ __all__ = [
     "ComplianceError",
     "InvalidBundleInput",
     "InvalidCheckpointSignature",
+    "InvalidInvoice",
     "InvalidWitnessKey",
     "MalformedCheckpoint",
     "MalformedEntry",
@@ -29,6 +30,10 @@ class MalformedEntry(ComplianceError, ValueError):
 
 class MalformedEvidence(ComplianceError, ValueError):
     """A contract-proof statement, signature or certificate that is not in its defined form."""
+
+
+class InvalidInvoice(ComplianceError, ValueError):
+    """An invoice, a line, an amount or an invoice document that breaks the invoice rules."""
 
 
 class MalformedCheckpoint(ComplianceError, ValueError):

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stdnum.cn import uscc as uscc_number
-
 from compliance._wire import canonical_json, format_utc, parse_utc
+from compliance.credit_code import is_valid_credit_code
 from compliance.errors import MalformedEvidence
 from crypto import merkle, sm2
 from crypto.errors import CryptoError
@@ -42,7 +41,6 @@ USER_ID = sm2.DEFAULT_USER_ID
 
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
-_USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +152,6 @@ def leaf_hash(statement: Statement, signatures: Iterable[Signature]) -> bytes:
     return merkle.leaf_hash(leaf_bytes(statement, signatures), "sm3")
 
 
-def valid_uscc(text: str) -> bool:
-    """Whether ``text`` is a unified social credit code: 18 characters, check digit right."""
-    return _USCC.fullmatch(text) is not None and uscc_number.is_valid(text)
-
-
 def _text(value: Any, where: str, *, optional: bool = False) -> Any:
     if value is None and optional:
         return None
@@ -202,7 +195,7 @@ def statement_from_json(value: Any) -> Statement:
         if not isinstance(p["required"], bool):
             raise MalformedEvidence(f"{where}.required must be true or false")
         uscc = _text(p["uscc"], f"{where}.uscc", optional=True)
-        if uscc is not None and not valid_uscc(uscc):
+        if uscc is not None and not is_valid_credit_code(uscc):
             raise MalformedEvidence(f"{where}.uscc is not a unified social credit code")
         parties.append(
             Party(

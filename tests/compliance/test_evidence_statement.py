@@ -18,6 +18,7 @@ from gmssl import sm3 as gmssl_sm3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compliance.credit_code import is_valid_credit_code
 from compliance.errors import MalformedEvidence
 from compliance.evidence.statement import (
     Party,
@@ -29,7 +30,6 @@ from compliance.evidence.statement import (
     signature_from_json,
     signature_holds,
     statement_from_json,
-    valid_uscc,
 )
 from crypto import merkle, sm2
 from crypto.errors import InvalidSignature
@@ -254,7 +254,7 @@ def test_the_leaf_binds_each_signature_and_not_their_order() -> None:
 
 
 def test_unified_social_credit_codes_are_checked_with_their_check_digit() -> None:
-    assert valid_uscc("91310000MA1K4ABCDG")
-    assert not valid_uscc("91310000MA1K4ABCDH")  # check digit off
-    assert not valid_uscc("91310000MA1K4ABCD")  # 17 characters
-    assert not valid_uscc("91310000MA1K4ABCDG ")
+    assert is_valid_credit_code("91310000MA1K4ABCDG")
+    assert not is_valid_credit_code("91310000MA1K4ABCDH")  # check digit off
+    assert not is_valid_credit_code("91310000MA1K4ABCD")  # 17 characters
+    assert not is_valid_credit_code("91310000MA1K4ABCDG ")

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as NumberInvalid
 
-from compliance.evidence.statement import key_fingerprint, valid_uscc
+from compliance.credit_code import is_valid_credit_code
+from compliance.evidence.statement import key_fingerprint
 from crypto import sm2
 from crypto.errors import CryptoError
 from trace_api.audit import log as audit_log
@@ -50,7 +51,7 @@ def normal_uscc(text: str) -> str:
         code = str(uscc_number.validate(text))
     except NumberInvalid as exc:
         raise InvalidInput(f"uscc {text!r} is not a valid unified social credit code") from exc
-    if not valid_uscc(code):
+    if not is_valid_credit_code(code):
         raise InvalidInput(f"uscc {text!r} is not a valid unified social credit code")
     return code
 
