@@ -15,9 +15,9 @@ from compliance.evidence.verify import verify_certificate
 from crypto.merkle import MerkleTree
 from fixtures.app import TEST_MASTER_KEY
 from fixtures.evidence import add_party, add_proof
-from trace_api.anchoring import leaf_batches
 from trace_api.anchoring.gateway import ChainGateway
 from trace_api.anchoring.worker import AnchorWorker
+from trace_api.audit import leaf_batches
 from trace_api.audit import log as audit_log
 from trace_api.db import migrate, session_factory, transaction
 from trace_api.evidence import batches

@@ -1,5 +1,5 @@
 """Complete contract proofs into Merkle batches, each anchored by one anchor job
-(`trace_api.anchoring.leaf_batches` does the batching; this says what a proof's leaf is).
+(`trace_api.audit.leaf_batches` does the batching; this says what a proof's leaf is).
 
 A proof is ready once complete; its batch is anchored as kind ``evidence``, subject
 ``evidence-batch-<id>``, and each proof is logged ``evidence.batched`` and, once the batch
@@ -11,8 +11,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from compliance.evidence.certificate import ANCHOR_KIND, batch_subject
-from trace_api.anchoring import leaf_batches
-from trace_api.anchoring.leaf_batches import BATCH_INTERVAL, MAX_BATCH, LeafBatcher, LeafKind
+from trace_api.audit import leaf_batches
+from trace_api.audit.leaf_batches import BATCH_INTERVAL, MAX_BATCH, LeafBatcher, LeafKind
 from trace_api.models import Evidence, EvidenceBatch
 
 __all__ = ["BATCH_INTERVAL", "EVIDENCE", "EvidenceBatcher", "batch_tenant", "log_anchored"]
