@@ -41,6 +41,8 @@ from trace_api.evidence.proof_routes import router as evidence_proof_router
 from trace_api.evidence.routes import router as evidence_router
 from trace_api.evidence.verification import EvidenceProofs
 from trace_api.health import router as health_router
+from trace_api.invoices.batches import InvoiceBatcher
+from trace_api.invoices.routes import router as invoices_router
 from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key, load_signing_key
 from trace_api.media.routes import router as media_router
@@ -103,6 +105,7 @@ ROUTERS: tuple[APIRouter, ...] = (  # mounted in this order (it decides the API 
     alerts_router,
     evidence_router,  # its parties' routes first: /v1/evidence/parties is no proof's id
     evidence_proof_router,
+    invoices_router,
 )
 
 
@@ -157,6 +160,7 @@ def build_components(settings: Settings, engine: Engine) -> Components:
         epcis_webhooks=WebhookDeliverer(sessions=sessions, settings=settings),
         epcis_on_stored=movements_engine.on_stored,  # goods move as events land
         evidence_batcher=EvidenceBatcher(sessions=sessions),
+        invoice_batcher=InvoiceBatcher(sessions=sessions),
         evidence_proofs=EvidenceProofs(
             trees=BatchTrees(),
             public_requests=TokenBuckets(settings.resolver_rate, settings.resolver_burst),
@@ -195,6 +199,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 target=parts.evidence_batcher.run_forever,
                 args=(stop, BATCH_INTERVAL),
                 name="evidence-batcher",
+            ),
+            threading.Thread(
+                target=parts.invoice_batcher.run_forever,
+                args=(stop, BATCH_INTERVAL),
+                name="invoice-batcher",
             ),
         ]
         for thread in threads:

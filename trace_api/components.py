@@ -34,6 +34,7 @@ from trace_api.epcis.stored import OnStored
 from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.evidence.batches import EvidenceBatcher
 from trace_api.evidence.verification import EvidenceProofs
+from trace_api.invoices.batches import InvoiceBatcher
 from trace_api.ratelimit import TokenBuckets
 from trace_api.resolver.service import Resolver
 from trace_api.settings import Settings
@@ -67,6 +68,7 @@ class Components:
     epcis_on_stored: OnStored  # what capture calls for the events it stores
     evidence_batcher: EvidenceBatcher  # complete contract proofs into anchored batches
     evidence_proofs: EvidenceProofs  # certificates and the public verification
+    invoice_batcher: InvoiceBatcher  # issued invoices into anchored batches
 
     @staticmethod
     def of(app: Starlette) -> Components:

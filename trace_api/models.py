@@ -966,3 +966,110 @@ class EvidenceDocumentChunk(Base):
     evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class InvoiceProfile(Base):
+    """What an invoice says of an organisation beyond its name and credit code: where it
+    is (its GB/T 2260 division gives an issuer's province code), phone, bank and account,
+    and, for an issuer, the channel digit of its numbers."""
+
+    __tablename__ = "invoice_profiles"
+
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    division_code: Mapped[str] = mapped_column(String(6))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(200), default="")
+    bank: Mapped[str] = mapped_column(String(200), default="")
+    account: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[int] = mapped_column(Integer, default=2)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InvoiceSequence(Base):
+    """The last invoice sequence number a tenant used in a year; taken and raised in the
+    issuing transaction, so numbers are never shared and a failed issue leaves no gap."""
+
+    __tablename__ = "invoice_sequences"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class InvoiceBatch(Base):
+    """Issued invoices gathered under one Merkle root, anchored by one anchor job."""
+
+    __tablename__ = "invoice_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))  # hex, no 0x
+    leaf_hashes: Mapped[bytes] = mapped_column(LargeBinary)  # 32 bytes each, in leaf order
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    anchored_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Invoice(Base):
+    """An issued invoice (blue, or red reversing a blue one): its XML exactly as issued, its
+    digest and leaf, and copies of its figures (in fen) for lists, checks and filing."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        UniqueConstraint("tenant_id", "year", "sequence"),
+        Index("ix_invoices_tenant_issued", "tenant_id", "issued_at"),
+        Index("ix_invoices_number", "number"),  # the public check looks across tenants
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    number: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # special | normal
+    colour: Mapped[str] = mapped_column(String(4))  # blue | red
+    # A blue invoice: normal | partly_reversed | reversed (正常, 部分红冲, 全额红冲).
+    status: Mapped[str] = mapped_column(String(16))
+    original_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str] = mapped_column(String(64))
+    seller_org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    buyer_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"), nullable=True)
+    buyer_name: Mapped[str] = mapped_column(String(200))
+    buyer_credit_code: Mapped[str | None] = mapped_column(String(18), nullable=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    tax_fen: Mapped[int] = mapped_column(BigInteger)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    reversed_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # a blue one's red sum
+    xml: Mapped[bytes] = mapped_column(LargeBinary)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice_batches.id"), nullable=True, index=True
+    )
+    leaf_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class InvoiceLine(Base):
+    """One line of an issued invoice; a blue line also counts what red invoices took back
+    of it (quantity as a decimal string, total in fen), so none takes back more."""
+
+    __tablename__ = "invoice_lines"
+
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    original_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    product_id: Mapped[str | None] = mapped_column(ForeignKey("products.id"), nullable=True)
+    name: Mapped[str] = mapped_column(String(100))
+    tax_code: Mapped[str] = mapped_column(String(19))
+    rate: Mapped[str] = mapped_column(String(8))
+    discount: Mapped[bool] = mapped_column(default=False)
+    quantity: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    unit_price: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    price_includes_tax: Mapped[bool] = mapped_column(default=False)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    tax_fen: Mapped[int] = mapped_column(BigInteger)
+    reversed_quantity: Mapped[str] = mapped_column(String(20), default="0")
+    reversed_fen: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -134,6 +134,12 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /v1/evidence/parties": ANY_ROLE,
     "POST /v1/evidence/parties": BRAND_STAFF,
     "POST /v1/evidence/parties/{party_id}/keys": ADMIN_OR_DEALER,
+    "PUT /v1/organisations/{organisation_id}/invoice-profile": ADMIN_ONLY,
+    "GET /v1/organisations/{organisation_id}/invoice-profile": BRAND_STAFF,
+    "POST /v1/invoices": ADMIN_OR_OPERATOR,
+    "GET /v1/invoices": ANY_ROLE,  # a dealer: invoices its organisation bought on
+    "GET /v1/invoices/{number}": ANY_ROLE,
+    "GET /v1/invoices/{number}/xml": ANY_ROLE,
     "POST /v1/evidence/parties/{party_id}/keys/{key_id}/revoke": ADMIN_OR_DEALER,
     # -- movements and alerts ----------------------------------------------------------------
     "POST /v1/scans/{action}": CUSTODIANS,

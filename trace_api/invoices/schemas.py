@@ -1,0 +1,122 @@
+"""HTTP input and output models for invoices and invoice profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from trace_api.request_models import DisplayName, RequestModel
+
+Figure = Annotated[
+    str | int,
+    Field(description='A decimal as a JSON string ("128.5") or an integer; never a float.'),
+]
+DivisionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+MAX_LINES = 2000
+
+
+class ProfileIn(RequestModel):
+    division_code: DivisionCode = Field(description="GB/T 2260 six-digit division code.")
+    address: DisplayName = Field(default="", max_length=200)
+    phone: DisplayName = Field(default="", max_length=200)
+    bank: DisplayName = Field(default="", max_length=200)
+    account: DisplayName = Field(default="", max_length=200)
+    channel: int = Field(default=2, ge=0, le=9, description="Position 5 of its numbers.")
+
+
+class ProfileOut(BaseModel):
+    organisation_id: str
+    division_code: str
+    address: str
+    phone: str
+    bank: str
+    account: str
+    channel: int
+
+
+class BuyerIn(RequestModel):
+    """A buyer: an organisation of the tenant (its invoice profile gives the rest), or named
+    here."""
+
+    organisation_id: str | None = Field(default=None, max_length=36)
+    name: DisplayName | None = Field(default=None, min_length=1, max_length=200)
+    credit_code: str | None = Field(default=None, max_length=18)
+    address: DisplayName = Field(default="", max_length=200)
+    phone: DisplayName = Field(default="", max_length=200)
+    bank: DisplayName = Field(default="", max_length=200)
+    account: DisplayName = Field(default="", max_length=200)
+    individual: bool = False
+
+    @model_validator(mode="after")
+    def _one_way(self) -> BuyerIn:
+        if (self.organisation_id is None) == (self.name is None):
+            raise ValueError("give the buyer's organisation_id, or its name (not both)")
+        return self
+
+
+class LineIn(RequestModel):
+    name: DisplayName = Field(min_length=3, max_length=100, description="*简称*名称")
+    tax_code: str = Field(min_length=19, max_length=19, description="税收分类编码")
+    rate: str = Field(max_length=16, description="13%, 9%, 6%, 5%, 3%, 1%, 0%, 免税, 不征税")
+    quantity: Figure | None = None
+    unit_price: Figure | None = None
+    price_includes_tax: bool = False
+    specification: DisplayName = Field(default="", max_length=100)
+    unit: DisplayName = Field(default="", max_length=20)
+    discount: bool = Field(default=False, description="A discount of the line before it.")
+    amount: Figure | None = Field(default=None, description="A discount line's amount (< 0).")
+    product_id: str | None = Field(default=None, max_length=36)
+
+
+class InvoiceIssue(RequestModel):
+    kind: Literal["special", "normal"]
+    seller: str = Field(max_length=36, description="The issuing organisation of the tenant.")
+    buyer: BuyerIn
+    lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
+    drawer: DisplayName = Field(default="", max_length=200)
+    remark: DisplayName = Field(default="", max_length=500)
+
+
+class InvoiceLineOut(BaseModel):
+    position: int
+    name: str
+    tax_code: str
+    rate: str
+    discount: bool
+    quantity: str | None
+    unit_price: str | None
+    price_includes_tax: bool
+    amount: str
+    tax: str
+    total: str
+    reversed_quantity: str
+    reversed_total: str
+
+
+class InvoiceOut(BaseModel):
+    id: str
+    number: str
+    kind: str
+    colour: str
+    status: str
+    original: str | None
+    issued_at: str
+    seller_organisation_id: str
+    buyer_organisation_id: str | None
+    buyer_name: str
+    buyer_credit_code: str | None
+    amount: str
+    tax: str
+    total: str
+    total_in_words: str
+    reversed_total: str
+    remaining_total: str
+    digest_sm3: str
+    batch: int | None
+    lines: list[InvoiceLineOut]
+
+
+class InvoicePage(BaseModel):
+    invoices: list[InvoiceOut]
+    next_cursor: str | None
