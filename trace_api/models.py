@@ -1043,6 +1043,10 @@ class Invoice(Base):
     tax_fen: Mapped[int] = mapped_column(BigInteger)
     total_fen: Mapped[int] = mapped_column(BigInteger)
     reversed_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # a blue one's red sum
+    red_reason: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    # When the buyer confirmed a 专票's use (用途确认): from then on a red invoice needs a
+    # red-letter confirmation the buyer confirms.
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     xml: Mapped[bytes] = mapped_column(LargeBinary)
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -1054,7 +1058,7 @@ class Invoice(Base):
 
 class InvoiceLine(Base):
     """One line of an issued invoice; a blue line also counts what red invoices took back
-    of it (quantity as a decimal string, total in fen), so none takes back more."""
+    of it (quantity as a decimal string, amount and tax in fen), so none takes back more."""
 
     __tablename__ = "invoice_lines"
 
@@ -1072,4 +1076,27 @@ class InvoiceLine(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     tax_fen: Mapped[int] = mapped_column(BigInteger)
     reversed_quantity: Mapped[str] = mapped_column(String(20), default="0")
-    reversed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reversed_amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # <= 0
+    reversed_tax_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # <= 0
+
+
+class RedConfirmation(Base):
+    """A red-letter confirmation (红字确认单): what a red invoice is to take back of a 专票
+    its buyer accepted, entered by the seller and confirmed (or refused) by the buyer."""
+
+    __tablename__ = "red_confirmations"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    number: Mapped[str] = mapped_column(String(24))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(2))
+    lines: Mapped[str] = mapped_column(Text)  # JSON: [{"position", "quantity"}] or null: all
+    # awaiting_buyer | confirmed | refused | withdrawn
+    status: Mapped[str] = mapped_column(String(16))
+    entered_by: Mapped[str] = mapped_column(String(64))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    red_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)

@@ -55,6 +55,10 @@ ADMIN_OR_DEALER = RoleSet((ADMIN, DEALER))
 """Contract-proof parties' signing keys: the admin, or a dealer for its own party (so no
 other brand key can give a dealer's party a key and sign as that dealer)."""
 
+DEALER_ONLY = RoleSet((DEALER,))
+"""What only a buyer does: accepting its 专票, confirming or refusing a red-letter
+confirmation (for its own organisation)."""
+
 ANY_ROLE = RoleSet(ROLES)
 """Every key of the tenant (a dealer's view narrowed to its custody by the service)."""
 
@@ -83,4 +87,5 @@ Auditors = Annotated[Principal, Depends(admitting(AUDITORS))]
 BrandStaff = Annotated[Principal, Depends(admitting(BRAND_STAFF))]
 Custodians = Annotated[Principal, Depends(admitting(CUSTODIANS))]
 AdminOrDealer = Annotated[Principal, Depends(admitting(ADMIN_OR_DEALER))]
+DealerOnly = Annotated[Principal, Depends(admitting(DEALER_ONLY))]
 AnyRole = Annotated[Principal, Depends(admitting(ANY_ROLE))]

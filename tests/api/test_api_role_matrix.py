@@ -31,6 +31,7 @@ AUDITORS = ("admin", "compliance")
 BRAND_STAFF = ("admin", "operator", "compliance")
 CUSTODIANS = ("admin", "operator", "dealer")
 ADMIN_OR_DEALER = ("admin", "dealer")
+DEALER_ONLY = ("dealer",)
 ANY_ROLE = ROLES
 PUBLIC = ()
 
@@ -140,6 +141,13 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /v1/invoices": ANY_ROLE,  # a dealer: invoices its organisation bought on
     "GET /v1/invoices/{number}": ANY_ROLE,
     "GET /v1/invoices/{number}/xml": ANY_ROLE,
+    "POST /v1/invoices/{number}/red": ADMIN_OR_OPERATOR,
+    "POST /v1/invoices/{number}/accept": DEALER_ONLY,  # the buyer's organisation
+    "POST /v1/invoices/{number}/red-confirmations": ADMIN_OR_OPERATOR,
+    "GET /v1/invoices/{number}/red-confirmations": ANY_ROLE,
+    "POST /v1/red-confirmations/{confirmation_id}/confirm": DEALER_ONLY,
+    "POST /v1/red-confirmations/{confirmation_id}/refuse": DEALER_ONLY,
+    "POST /v1/red-confirmations/{confirmation_id}/withdraw": ADMIN_OR_OPERATOR,
     "POST /v1/evidence/parties/{party_id}/keys/{key_id}/revoke": ADMIN_OR_DEALER,
     # -- movements and alerts ----------------------------------------------------------------
     "POST /v1/scans/{action}": CUSTODIANS,

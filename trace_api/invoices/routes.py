@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from compliance.errors import InvalidInvoice
+from compliance.invoice.money import quantity_of
 from trace_api.deps import SessionDep
-from trace_api.instants import AwareInstant
-from trace_api.invoices import profiles, reading, service
-from trace_api.invoices.schemas import InvoiceIssue, InvoiceOut, InvoicePage, ProfileIn, ProfileOut
+from trace_api.errors import InvalidInput
+from trace_api.instants import AwareInstant, iso
+from trace_api.invoices import confirmations, profiles, reading, service
+from trace_api.invoices.red import Taking
+from trace_api.invoices.schemas import (
+    ConfirmationOut,
+    InvoiceIssue,
+    InvoiceOut,
+    InvoicePage,
+    ProfileIn,
+    ProfileOut,
+    RedIn,
+)
 from trace_api.invoices.views import invoice_views
-from trace_api.models import InvoiceProfile
-from trace_api.roles import AdminOnly, AdminOrOperator, AnyRole, BrandStaff, custody_view
+from trace_api.models import Invoice, InvoiceProfile, RedConfirmation
+from trace_api.roles import (
+    AdminOnly,
+    AdminOrOperator,
+    AnyRole,
+    BrandStaff,
+    DealerOnly,
+    custody_view,
+)
 
 router = APIRouter(tags=["invoices"])
 
@@ -130,3 +151,158 @@ def get_invoice_xml(number: str, caller: AnyRole, session: SessionDep) -> Respon
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{row.number}.xml"'},
     )
+
+
+def _takings(body: RedIn) -> list[Taking] | None:
+    if body.lines is None:
+        return None
+    takings = []
+    for n, given in enumerate(body.lines):
+        quantity = None
+        if given.quantity is not None:
+            try:
+                quantity = quantity_of(given.quantity, f"lines[{n}].quantity")
+            except InvalidInvoice as exc:
+                raise InvalidInput(str(exc)) from None
+        takings.append(Taking(given.position, quantity))
+    return takings
+
+
+def _view(session: Session, row: Invoice) -> InvoiceOut:
+    [view] = invoice_views(session, [row])
+    return view
+
+
+@router.post(
+    "/v1/invoices/{number}/red",
+    status_code=201,
+    response_model=InvoiceOut,
+    summary="Issue a red-letter invoice",
+)
+def issue_red(
+    number: str, body: RedIn, response: Response, caller: AdminOrOperator, session: SessionDep
+) -> InvoiceOut:
+    """Take back the whole invoice (no ``lines``) or lines by quantity. A 专票 its buyer
+    accepted needs a red-letter confirmation instead (409)."""
+    row = confirmations.red_at_once(
+        session=session,
+        tenant_id=caller.tenant_id,
+        number=number,
+        actor=caller.key_id,
+        reason=body.reason,
+        takings=_takings(body),
+    )
+    response.headers["Location"] = f"/v1/invoices/{row.number}"
+    return _view(session, row)
+
+
+@router.post(
+    "/v1/invoices/{number}/accept", response_model=InvoiceOut, summary="Accept a 专票 (buyer)"
+)
+def accept_invoice(number: str, caller: DealerOnly, session: SessionDep) -> InvoiceOut:
+    """The buyer's 用途确认: from then on a red invoice needs its confirmation."""
+    assert caller.organisation_id is not None  # a dealer key names its organisation
+    row = confirmations.accept(
+        session=session,
+        tenant_id=caller.tenant_id,
+        number=number,
+        actor=caller.key_id,
+        buyer_org=caller.organisation_id,
+    )
+    return _view(session, row)
+
+
+def _confirmation_out(session: Session, row: RedConfirmation) -> ConfirmationOut:
+    blue = session.get(Invoice, row.invoice_id)
+    red = session.get(Invoice, row.red_invoice_id) if row.red_invoice_id else None
+    return ConfirmationOut(
+        id=row.id,
+        number=row.number,
+        invoice=blue.number if blue else "",
+        reason=row.reason,
+        lines=json.loads(row.lines),
+        status=row.status,
+        entered_at=iso(row.entered_at),
+        decided_at=iso(row.decided_at) if row.decided_at else None,
+        red_invoice=red.number if red else None,
+    )
+
+
+@router.post(
+    "/v1/invoices/{number}/red-confirmations",
+    status_code=201,
+    response_model=ConfirmationOut,
+    summary="Enter a red-letter confirmation for the buyer",
+)
+def enter_confirmation(
+    number: str, body: RedIn, caller: AdminOrOperator, session: SessionDep
+) -> ConfirmationOut:
+    """For a 专票 its buyer accepted: what a red invoice is to take back, checked now;
+    the buyer confirms it (which issues the red invoice) or refuses it."""
+    row = confirmations.enter(
+        session=session,
+        tenant_id=caller.tenant_id,
+        number=number,
+        actor=caller.key_id,
+        reason=body.reason,
+        takings=_takings(body),
+    )
+    return _confirmation_out(session, row)
+
+
+@router.get(
+    "/v1/invoices/{number}/red-confirmations",
+    response_model=list[ConfirmationOut],
+    summary="An invoice's red-letter confirmations",
+)
+def list_confirmations(number: str, caller: AnyRole, session: SessionDep) -> list[ConfirmationOut]:
+    rows = confirmations.list_for(
+        session=session, tenant_id=caller.tenant_id, number=number, viewer_org=custody_view(caller)
+    )
+    return [_confirmation_out(session, row) for row in rows]
+
+
+def _decide(
+    session: Session, tenant_id: str, confirmation_id: str, actor: str, decision: str,
+    buyer_org: str | None,
+) -> ConfirmationOut:  # fmt: skip
+    row = confirmations.decide(
+        session=session,
+        tenant_id=tenant_id,
+        confirmation_id=confirmation_id,
+        actor=actor,
+        decision=decision,
+        buyer_org=buyer_org,
+    )
+    return _confirmation_out(session, row)
+
+
+@router.post(
+    "/v1/red-confirmations/{confirmation_id}/confirm",
+    response_model=ConfirmationOut,
+    summary="Confirm a red-letter confirmation (buyer)",
+)
+def confirm(confirmation_id: str, caller: DealerOnly, session: SessionDep) -> ConfirmationOut:
+    """Issues the red invoice it describes, in the same transaction."""
+    return _decide(session, caller.tenant_id, confirmation_id, caller.key_id,
+                   confirmations.CONFIRMED, caller.organisation_id)  # fmt: skip
+
+
+@router.post(
+    "/v1/red-confirmations/{confirmation_id}/refuse",
+    response_model=ConfirmationOut,
+    summary="Refuse a red-letter confirmation (buyer)",
+)
+def refuse(confirmation_id: str, caller: DealerOnly, session: SessionDep) -> ConfirmationOut:
+    return _decide(session, caller.tenant_id, confirmation_id, caller.key_id,
+                   confirmations.REFUSED, caller.organisation_id)  # fmt: skip
+
+
+@router.post(
+    "/v1/red-confirmations/{confirmation_id}/withdraw",
+    response_model=ConfirmationOut,
+    summary="Withdraw a red-letter confirmation (seller)",
+)
+def withdraw(confirmation_id: str, caller: AdminOrOperator, session: SessionDep) -> ConfirmationOut:
+    return _decide(session, caller.tenant_id, confirmation_id, caller.key_id,
+                   confirmations.WITHDRAWN, None)  # fmt: skip

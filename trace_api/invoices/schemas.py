@@ -120,3 +120,29 @@ class InvoiceOut(BaseModel):
 class InvoicePage(BaseModel):
     invoices: list[InvoiceOut]
     next_cursor: str | None
+
+
+class TakingIn(RequestModel):
+    position: int = Field(ge=0, le=MAX_LINES, description="The blue line's position.")
+    quantity: Figure | None = Field(default=None, description="Default: all that is left.")
+
+
+class RedIn(RequestModel):
+    reason: Literal["01", "02", "03", "04"] = Field(
+        description="01 开票有误 (whole only), 02 销货退回, 03 服务中止, 04 销售折让"
+    )
+    lines: list[TakingIn] | None = Field(
+        default=None, max_length=MAX_LINES, description="What to take back; none: everything left."
+    )
+
+
+class ConfirmationOut(BaseModel):
+    id: str
+    number: str
+    invoice: str
+    reason: str
+    lines: list[dict[str, object]] | None
+    status: str
+    entered_at: str
+    decided_at: str | None
+    red_invoice: str | None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from compliance.errors import InvalidInvoice
 from compliance.invoice.document import Invoice as InvoiceDocument
-from compliance.invoice.document import InvoiceParty, check_parties
+from compliance.invoice.document import InvoiceParty, RedLetter, check_parties
 from compliance.invoice.lines import Line, LineInput, compute_lines
 from compliance.invoice.money import amount_of, plain, quantity_of
 from compliance.invoice.number import InvoiceNumber, province_of
@@ -33,6 +33,7 @@ from trace_api.owned import get_owned
 
 ISSUED = "invoice.issued"
 NORMAL_STATUS = "normal"  # 正常
+ISSUED_RED = "issued"  # a red invoice's only status
 
 
 def fen(amount: Decimal) -> int:
@@ -56,6 +57,46 @@ def issue(*, session: Session, tenant_id: str, actor: str, request: InvoiceIssue
     try:
         check_parties(request.kind, seller, buyer)
         lines = compute_lines(entered)
+    except InvalidInvoice as exc:
+        raise InvalidInput(str(exc)) from None
+    return store(
+        session=session,
+        tenant_id=tenant_id,
+        actor=actor,
+        kind=request.kind,
+        seller_org=seller_org,
+        profile=profile,
+        buyer_org=buyer_org,
+        seller=seller,
+        buyer=buyer,
+        lines=lines,
+        sources=[{"product_id": line.product_id} for line in request.lines],
+        drawer=request.drawer,
+        remark=request.remark,
+    )
+
+
+def store(
+    *,
+    session: Session,
+    tenant_id: str,
+    actor: str,
+    kind: str,
+    seller_org: Organisation,
+    profile: InvoiceProfile,
+    buyer_org: str | None,
+    seller: InvoiceParty,
+    buyer: InvoiceParty,
+    lines: Sequence[Line],
+    sources: Sequence[dict[str, object]],
+    drawer: str,
+    remark: str,
+    red: RedLetter | None = None,
+    original: Invoice | None = None,
+) -> Invoice:
+    """Number, render and store an invoice whose lines are computed, and log it. The
+    number is taken here, the last step that can wait on another issuer."""
+    try:
         province = province_of(profile.division_code)
     except InvalidInvoice as exc:
         raise InvalidInput(str(exc)) from None
@@ -65,13 +106,14 @@ def issue(*, session: Session, tenant_id: str, actor: str, request: InvoiceIssue
     document = InvoiceDocument(
         tenant=tenant_id,
         number=number,
-        kind=request.kind,
+        kind=kind,
         issued_at=issued_at,
         seller=seller,
         buyer=buyer,
-        lines=lines,
-        drawer=request.drawer,
-        remark=request.remark,
+        lines=tuple(lines),
+        drawer=drawer,
+        remark=remark,
+        red=red,
     )
     xml = render_xml(document)
     digest = sm3(xml)  # rendered without TraceProof: compliance.invoice.xml.invoice_digest
@@ -80,9 +122,11 @@ def issue(*, session: Session, tenant_id: str, actor: str, request: InvoiceIssue
         number=str(number),
         year=year,
         sequence=number.sequence,
-        kind=request.kind,
-        colour="blue",
-        status=NORMAL_STATUS,
+        kind=kind,
+        colour="blue" if red is None else "red",
+        status=NORMAL_STATUS if red is None else ISSUED_RED,
+        original_id=original.id if original is not None else None,
+        red_reason=red.reason if red is not None else None,
         issued_at=issued_at,
         issued_by=actor,
         seller_org_id=seller_org.id,
@@ -99,22 +143,25 @@ def issue(*, session: Session, tenant_id: str, actor: str, request: InvoiceIssue
     )
     session.add(row)
     session.flush()
-    session.execute(insert(InvoiceLine), _line_rows(row.id, lines, request.lines))
+    session.execute(insert(InvoiceLine), _line_rows(row.id, lines, sources))
+    data: dict[str, object] = {
+        "invoice_id": row.id,
+        "number": row.number,
+        "kind": row.kind,
+        "colour": row.colour,
+        "digest_sm3": digest.hex(),
+        "total": str(document.total),
+        "tax": str(document.totals.tax),
+    }
+    if red is not None:
+        data.update(original=red.original, reason=red.reason, confirmation=red.confirmation)
     audit_log.append(
         session=session,
         tenant_id=tenant_id,
         kind=ISSUED,
         actor=actor,
         organisation_id=buyer_org,
-        data={
-            "invoice_id": row.id,
-            "number": row.number,
-            "kind": row.kind,
-            "colour": row.colour,
-            "digest_sm3": digest.hex(),
-            "total": str(document.total),
-            "tax": str(document.totals.tax),
-        },
+        data=data,
     )
     return row
 
@@ -176,14 +223,14 @@ class _Gone(NotFound):
 
 
 def _line_rows(
-    invoice_id: str, lines: Sequence[Line], given: Sequence[LineIn]
+    invoice_id: str, lines: Sequence[Line], sources: Sequence[dict[str, object]]
 ) -> list[dict[str, object]]:
     return [
         {
             "invoice_id": invoice_id,
             "position": n,
-            "original_position": None,
-            "product_id": source.product_id,
+            "original_position": source.get("original_position"),
+            "product_id": source.get("product_id"),
             "name": line.entered.name,
             "tax_code": line.entered.tax_code,
             "rate": line.entered.rate.label,
@@ -196,7 +243,8 @@ def _line_rows(
             "amount_fen": fen(line.amount),
             "tax_fen": fen(line.tax),
             "reversed_quantity": "0",
-            "reversed_fen": 0,
+            "reversed_amount_fen": 0,
+            "reversed_tax_fen": 0,
         }
-        for n, (line, source) in enumerate(zip(lines, given, strict=True))
+        for n, (line, source) in enumerate(zip(lines, sources, strict=True))
     ]

@@ -33,16 +33,11 @@ def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
         )
         for line in session.scalars(query):
             lines[line.invoice_id].append(line)
-    originals = {row.original_id for row in rows if row.original_id is not None}
-    numbers = (
-        dict(
-            session.execute(
-                select(Invoice.id, Invoice.number).where(Invoice.id.in_(originals))
-            ).tuples()
-        )
-        if originals
-        else {}
-    )
+    originals = [row.original_id for row in rows if row.original_id is not None]
+    numbers: dict[str, str] = {}
+    if originals:
+        query = select(Invoice.id, Invoice.number).where(Invoice.id.in_(originals))
+        numbers = {invoice_id: number for invoice_id, number in session.execute(query)}
     return [
         InvoiceOut(
             id=row.id,
@@ -78,7 +73,7 @@ def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
                     tax=_text(line.tax_fen),
                     total=_text(line.amount_fen + line.tax_fen),
                     reversed_quantity=line.reversed_quantity,
-                    reversed_total=_text(line.reversed_fen),
+                    reversed_total=_text(line.reversed_amount_fen + line.reversed_tax_fen),
                 )
                 for line in lines[row.id]
             ],

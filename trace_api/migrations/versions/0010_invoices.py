@@ -1,5 +1,6 @@
 """E-invoices (数电票): organisations' invoice profiles, per-tenant yearly sequences,
-issued invoices with their XML and lines, and their anchored Merkle batches.
+issued invoices with their XML and lines, their anchored Merkle batches, and red-letter
+confirmations.
 
 Revision ID: 0010
 Revises: 0009
@@ -83,6 +84,8 @@ def upgrade() -> None:
         _fen("tax_fen"),
         _fen("total_fen"),
         _fen("reversed_fen"),
+        sa.Column("red_reason", sa.String(2), nullable=True),
+        sa.Column("accepted_at", _TS, nullable=True),
         sa.Column("xml", sa.LargeBinary(), nullable=False),
         sa.Column("digest", sa.LargeBinary(32), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
@@ -110,12 +113,31 @@ def upgrade() -> None:
         _fen("amount_fen"),
         _fen("tax_fen"),
         sa.Column("reversed_quantity", sa.String(20), nullable=False),
-        _fen("reversed_fen"),
+        _fen("reversed_amount_fen"),
+        _fen("reversed_tax_fen"),
     )
+    op.create_table(
+        "red_confirmations",
+        sa.Column("id", sa.String(36), primary_key=True),
+        _tenant(),
+        sa.Column("number", sa.String(24), nullable=False),
+        sa.Column("invoice_id", sa.String(36), sa.ForeignKey("invoices.id"), nullable=False),
+        sa.Column("reason", sa.String(2), nullable=False),
+        sa.Column("lines", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("entered_by", sa.String(64), nullable=False),
+        sa.Column("entered_at", _TS, nullable=False),
+        sa.Column("decided_by", sa.String(64), nullable=True),
+        sa.Column("decided_at", _TS, nullable=True),
+        sa.Column("red_invoice_id", sa.String(36), sa.ForeignKey("invoices.id"), nullable=True),
+        sa.UniqueConstraint("tenant_id", "number"),
+    )
+    op.create_index("ix_red_confirmations_invoice_id", "red_confirmations", ["invoice_id"])
 
 
 def downgrade() -> None:
     for table in (
+        "red_confirmations",
         "invoice_lines",
         "invoices",
         "invoice_batches",
