@@ -36,8 +36,8 @@ def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
     originals = [row.original_id for row in rows if row.original_id is not None]
     numbers: dict[str, str] = {}
     if originals:
-        query = select(Invoice.id, Invoice.number).where(Invoice.id.in_(originals))
-        numbers = {invoice_id: number for invoice_id, number in session.execute(query)}
+        found = session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(originals)))
+        numbers = {invoice_id: number for invoice_id, number in found}
     return [
         InvoiceOut(
             id=row.id,
