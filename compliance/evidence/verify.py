@@ -27,19 +27,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from chain.anchor import AnchorContract, anchor_id_for
-from chain.client import connect
-from chain.verify import verify_anchor_on_chain
 from compliance._findings import Failure, Findings
 from compliance._wire import format_utc
+from compliance.batch_proof import check_batch_on_chain, check_batch_proof
 from compliance.errors import MalformedEvidence
 from compliance.evidence.certificate import ANCHOR_KIND, Certificate, read_certificate
 from compliance.evidence.statement import key_fingerprint, leaf_hash, signature_holds
-from crypto import merkle
 from crypto.sm3 import SM3Hasher
 
 __all__ = ["EvidenceVerdict", "Failure", "verify_certificate"]
@@ -203,29 +200,20 @@ def _check_signatures(cert: Certificate, findings: Findings) -> list[Signer]:
 
 
 def _check_proof(cert: Certificate, findings: Findings) -> bool:
+    # Step 5's anchor checks run in check_batch_proof too, tagged 4: it fails once at
+    # most, between steps 3 and 6, so the failures come out in the same order.
     findings.step = 4
-    proof = cert.proof
-    if proof is None:
-        findings.fail("proof", "the proof is not in an anchored batch yet")
-        return False
-    expected = leaf_hash(cert.statement, cert.signatures)
-    if expected != proof.leaf:
-        findings.fail("proof.leaf", "is not the hash of this statement and these signatures")
-        return False
-    if not merkle.verify_inclusion(
-        proof.leaf, proof.index, proof.tree_size, list(proof.path), proof.root
+    if not check_batch_proof(
+        cert.proof,
+        leaf=leaf_hash(cert.statement, cert.signatures),
+        leaf_mismatch="is not the hash of this statement and these signatures",
+        anchor_kind=ANCHOR_KIND,
+        tenant=cert.statement.tenant,
+        findings=findings,
+        what="proof",
     ):
-        findings.fail("proof.path", "does not lead from the leaf to the root")
         return False
     findings.step = 5
-    anchor = proof.anchor
-    derived = "0x" + anchor_id_for(ANCHOR_KIND, cert.statement.tenant, anchor.subject).hex()
-    if anchor.anchor_id != derived:
-        findings.fail("proof.anchor", f"anchor_id is not {derived}, derived from its batch")
-        return False
-    if anchor.status != "confirmed":
-        findings.fail("proof.anchor", f"the batch is not anchored yet ({anchor.status})")
-        return False
     if cert.status != "anchored":
         findings.fail("status", f"is {cert.status}, but the proof is signed and anchored")
         return False
@@ -241,55 +229,16 @@ def _check_chain(
 ) -> datetime | None:
     findings.step = 6
     assert cert.proof is not None  # step 5 held: the anchor is confirmed, all of it said
-    proof, anchor = cert.proof, cert.proof.anchor
-    assert anchor.contract is not None and anchor.tx is not None
-    if expected_contract is not None and expected_contract.lower() != anchor.contract.lower():
-        findings.fail(
-            "chain", f"the certificate names contract {anchor.contract}, not {expected_contract}"
-        )
-        return None
-    anchor_id = bytes.fromhex(anchor.anchor_id.removeprefix("0x"))
-    try:
-        client = connect(rpc_url, read_only=True)
-        if client.chain_id != anchor.chain_id:
-            findings.fail(
-                "chain", f"the anchor is on chain {anchor.chain_id}; {rpc_url} is {client.chain_id}"
-            )
-            return None
-        check = verify_anchor_on_chain(
-            client, anchor.contract, anchor_id, proof.root, proof.tree_size, min_confirmations
-        )
-        # verify_anchor_on_chain checked the contract's code before it read the anchor
-        receipt = AnchorContract(client, anchor.contract).receipt(anchor.tx) if check.ok else None
-    except Exception as exc:  # ChainUnavailable, a bad URL, the node failing mid-way
-        findings.fail("chain", f"cannot read the chain at {rpc_url}: {exc}")
-        return None
-    onchain = check.onchain
-    if not check.ok or onchain is None:
-        findings.fail("chain", check.describe())
-        return None
-    if onchain.kind != EVIDENCE_KIND_BYTE:
-        findings.fail(
-            "chain", f"the anchor has kind {onchain.kind}, not {EVIDENCE_KIND_BYTE} (evidence)"
-        )
-        return None
-    if onchain.block_number != anchor.block:
-        findings.fail(
-            "chain",
-            f"the anchor is in block {onchain.block_number}; the certificate says {anchor.block}",
-        )
-        return None
-    if receipt is None or not receipt.succeeded or anchor_id not in receipt.anchor_ids:
-        findings.fail("chain", f"transaction {anchor.tx} did not anchor {anchor.anchor_id}")
-        return None
-    if receipt.block_number != anchor.block or receipt.block_hash != anchor.block_hash:
-        findings.fail(
-            "chain",
-            f"transaction {anchor.tx} is in block {receipt.block_number} "
-            f"({receipt.block_hash}); the certificate says {anchor.block} ({anchor.block_hash})",
-        )
-        return None
-    return datetime.fromtimestamp(onchain.timestamp, UTC)
+    return check_batch_on_chain(
+        cert.proof,
+        rpc_url=rpc_url,
+        expected_contract=expected_contract,
+        min_confirmations=min_confirmations,
+        kind_byte=EVIDENCE_KIND_BYTE,
+        kind_name=ANCHOR_KIND,
+        findings=findings,
+        document_name="the certificate",
+    )
 
 
 def verify_certificate(
