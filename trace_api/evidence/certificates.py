@@ -9,24 +9,20 @@ its batch tree, with the anchor reference and the batch's subject.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from compliance.evidence.certificate import ANCHOR_KIND, batch_subject, certificate_json
+from compliance.evidence.certificate import certificate_json
 from compliance.evidence.statement import Signature, Statement, statement_from_json
-from crypto.merkle import MerkleTree
-from trace_api.anchoring import service as anchoring_service
+from trace_api.audit import leaf_proofs
 from trace_api.errors import NotFound, ServiceError
+from trace_api.evidence.batches import EVIDENCE
 from trace_api.models import (
     AnchorJob,
-    ChainDeployment,
     Evidence,
-    EvidenceBatch,
     EvidencePartyKey,
     EvidenceSignature,
 )
@@ -51,29 +47,11 @@ class StoredProof:
     job: AnchorJob | None
 
 
-class BatchTrees:
-    """Batch trees rebuilt from their stored leaves, a bounded number kept."""
+class BatchTrees(leaf_proofs.BatchTrees):
+    """The batch trees of contract proofs."""
 
     def __init__(self, keep: int = 64) -> None:
-        self._keep = keep
-        self._trees: OrderedDict[int, MerkleTree] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def tree(self, batch: EvidenceBatch) -> MerkleTree:
-        with self._lock:
-            tree = self._trees.get(batch.id)
-            if tree is not None:
-                self._trees.move_to_end(batch.id)
-                return tree
-        blob = bytes(batch.leaf_hashes)
-        tree = MerkleTree.from_leaf_hashes(blob[i : i + 32] for i in range(0, len(blob), 32))
-        if tree.size != batch.size or tree.root().hex() != batch.root:
-            raise StoredProofAltered(f"evidence batch {batch.id}: its leaves do not give its root")
-        with self._lock:
-            self._trees[batch.id] = tree
-            while len(self._trees) > self._keep:
-                self._trees.popitem(last=False)
-        return tree
+        super().__init__(EVIDENCE, keep=keep, altered=StoredProofAltered)
 
 
 def read_statement(row: Evidence) -> Statement:
@@ -101,15 +79,7 @@ def stored_signatures(session: Session, evidence_ids: list[str]) -> dict[str, li
 
 
 def anchor_job(session: Session, row: Evidence) -> AnchorJob | None:
-    if row.batch_id is None:
-        return None
-    return session.scalar(
-        select(AnchorJob).where(
-            AnchorJob.tenant_id == row.tenant_id,
-            AnchorJob.kind == ANCHOR_KIND,
-            AnchorJob.subject == batch_subject(row.batch_id),
-        )
-    )
+    return leaf_proofs.batch_job(session, EVIDENCE, row.tenant_id, row.batch_id)
 
 
 def load_proof(session: Session, evidence_id: str, tenant_id: str | None = None) -> StoredProof:
@@ -125,29 +95,7 @@ def load_proof(session: Session, evidence_id: str, tenant_id: str | None = None)
 
 def proof_member(session: Session, proof: StoredProof, trees: BatchTrees) -> dict[str, Any] | None:
     """The certificate's ``proof``: the inclusion proof and anchor, or None before a batch."""
-    row = proof.row
-    if row.batch_id is None or row.leaf_index is None or proof.job is None:
-        return None
-    batch = session.get(EvidenceBatch, row.batch_id)
-    assert batch is not None  # a foreign key
-    tree = trees.tree(batch)
-    if row.leaf_hash is None or tree.leaf_hash_at(row.leaf_index) != bytes(row.leaf_hash):
-        raise StoredProofAltered(f"evidence {row.id}: its leaf is not in its batch")
-    job = proof.job
-    deployment = session.get(ChainDeployment, job.deployment_id) if job.deployment_id else None
-    anchor = anchoring_service.anchor_reference(job, deployment, None)
-    anchor.pop("last_error", None)
-    anchor["subject"] = job.subject
-    return {
-        "v": 1,
-        "hash": "sm3",
-        "leaf": tree.leaf_hash_at(row.leaf_index).hex(),
-        "index": row.leaf_index,
-        "tree_size": tree.size,
-        "path": [p.hex() for p in tree.inclusion_proof(row.leaf_index)],
-        "root": tree.root().hex(),
-        "anchor": anchor,
-    }
+    return leaf_proofs.leaf_proof(session, trees, proof.row, proof.job)
 
 
 def verify_url(public_base_url: str, evidence_id: str) -> str:
