@@ -42,6 +42,8 @@ from trace_api.evidence.routes import router as evidence_router
 from trace_api.evidence.verification import EvidenceProofs
 from trace_api.health import router as health_router
 from trace_api.invoices.batches import InvoiceBatcher
+from trace_api.invoices.proof_routes import router as invoice_proofs_router
+from trace_api.invoices.proofs import new_invoice_proofs
 from trace_api.invoices.routes import router as invoices_router
 from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key, load_signing_key
@@ -106,6 +108,7 @@ ROUTERS: tuple[APIRouter, ...] = (  # mounted in this order (it decides the API 
     evidence_router,  # its parties' routes first: /v1/evidence/parties is no proof's id
     evidence_proof_router,
     invoices_router,
+    invoice_proofs_router,
 )
 
 
@@ -161,6 +164,7 @@ def build_components(settings: Settings, engine: Engine) -> Components:
         epcis_on_stored=movements_engine.on_stored,  # goods move as events land
         evidence_batcher=EvidenceBatcher(sessions=sessions),
         invoice_batcher=InvoiceBatcher(sessions=sessions),
+        invoice_proofs=new_invoice_proofs(settings.resolver_rate, settings.resolver_burst),
         evidence_proofs=EvidenceProofs(
             trees=BatchTrees(),
             public_requests=TokenBuckets(settings.resolver_rate, settings.resolver_burst),

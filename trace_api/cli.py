@@ -6,7 +6,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn, Protocol
 
 import typer
 from rich.console import Console
@@ -302,9 +302,6 @@ def verify_evidence_command(
     Needs no server and no database. Exit 0 only when every check held; 1 when one did
     not (the first failure is named), 2 for a usage error.
     """
-    import json
-
-    from rich.markup import escape
 
     from compliance.evidence.certificate import MAX_CERTIFICATE_BYTES
     from compliance.evidence.verify import verify_certificate
@@ -323,6 +320,22 @@ def verify_evidence_command(
         expected_contract=contract,
         min_confirmations=min_confirmations,
     )
+    _print_verdict(verdict, as_json=as_json)
+
+
+class _Verdict(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    def describe(self) -> str: ...
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def _print_verdict(verdict: _Verdict, *, as_json: bool) -> NoReturn:
+    """Print an offline verdict (headline in colour, or JSON) and exit 0 if it holds, else 1."""
+    import json
+
+    from rich.markup import escape
+
     if as_json:
         typer.echo(json.dumps(verdict.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -331,6 +344,40 @@ def verify_evidence_command(
         console.print(f"[bold {colour}]{escape(headline)}[/]", soft_wrap=True)
         console.print(escape(rest), soft_wrap=True, highlight=False)
     raise typer.Exit(0 if verdict.ok else 1)
+
+
+@app.command("verify-invoice")
+def verify_invoice_command(
+    invoice: Annotated[Path, typer.Argument(help="An invoice's XML file.", dir_okay=False)],
+    rpc: Annotated[
+        str | None, typer.Option(help="Check the anchor on this chain (JSON-RPC).")
+    ] = None,
+    contract: Annotated[
+        str | None, typer.Option(help="The service's TraceAnchor address (with --rpc).")
+    ] = None,
+    min_confirmations: Annotated[int, typer.Option(help="Confirmations the anchor needs.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+) -> None:
+    """Verify an invoice's XML offline: its schema, every figure, its proof and anchor.
+
+    Needs no server and no database. Exit 0 only when every check held; 1 when one did
+    not (the first failure is named), 2 for a usage error.
+    """
+
+    from compliance.invoice.verify import verify_invoice
+    from compliance.invoice.xml import MAX_XML_BYTES
+
+    if contract is not None and rpc is None:
+        raise typer.BadParameter("--contract needs --rpc", param_hint="--contract")
+    try:
+        with invoice.open("rb") as handle:  # one byte more than allowed is refused
+            data = handle.read(MAX_XML_BYTES + 1)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read it: {exc}", param_hint="INVOICE") from exc
+    verdict = verify_invoice(
+        data, rpc_url=rpc, expected_contract=contract, min_confirmations=min_confirmations
+    )
+    _print_verdict(verdict, as_json=as_json)
 
 
 @audit_app.command("checkpoint")

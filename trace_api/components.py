@@ -35,6 +35,7 @@ from trace_api.epcis.webhooks import WebhookDeliverer
 from trace_api.evidence.batches import EvidenceBatcher
 from trace_api.evidence.verification import EvidenceProofs
 from trace_api.invoices.batches import InvoiceBatcher
+from trace_api.invoices.proofs import InvoiceProofs
 from trace_api.ratelimit import TokenBuckets
 from trace_api.resolver.service import Resolver
 from trace_api.settings import Settings
@@ -69,6 +70,7 @@ class Components:
     evidence_batcher: EvidenceBatcher  # complete contract proofs into anchored batches
     evidence_proofs: EvidenceProofs  # certificates and the public verification
     invoice_batcher: InvoiceBatcher  # issued invoices into anchored batches
+    invoice_proofs: InvoiceProofs  # invoices' proofs and the public check
 
     @staticmethod
     def of(app: Starlette) -> Components:
@@ -99,6 +101,7 @@ get_code_issuer = _part(lambda parts: parts.code_issuer)
 get_resolver = _part(lambda parts: parts.resolver)
 get_on_stored = _part(lambda parts: parts.epcis_on_stored)
 get_evidence_proofs = _part(lambda parts: parts.evidence_proofs)
+get_invoice_proofs = _part(lambda parts: parts.invoice_proofs)
 
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 """The session factory, for work that outlives the request's own session (streams, jobs)."""
@@ -114,3 +117,4 @@ CodeIssuerDep = Annotated[IssueRunner, Depends(get_code_issuer)]
 ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 OnStoredDep = Annotated[OnStored, Depends(get_on_stored)]
 EvidenceProofsDep = Annotated[EvidenceProofs, Depends(get_evidence_proofs)]
+InvoiceProofsDep = Annotated[InvoiceProofs, Depends(get_invoice_proofs)]

@@ -48,6 +48,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /healthz": PUBLIC,
     "GET /v1/evidence/{evidence_id}/verify": PUBLIC,
     "POST /v1/evidence/verify": PUBLIC,
+    "GET /v1/invoices/{number}/verify": PUBLIC,
     "GET /v1/evidence/{evidence_id}/certificate": ANY_ROLE,  # a dealer: proofs it is party to
     "GET /v1/evidence/{evidence_id}/certificate.pdf": ANY_ROLE,
     # -- tenancy -----------------------------------------------------------------------------

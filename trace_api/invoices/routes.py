@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from compliance.errors import InvalidInvoice
 from compliance.invoice.money import quantity_of
+from trace_api.components import InvoiceProofsDep
 from trace_api.deps import SessionDep
 from trace_api.errors import InvalidInput
 from trace_api.instants import AwareInstant, iso
@@ -141,13 +142,17 @@ def get_invoice(number: str, caller: AnyRole, session: SessionDep) -> InvoiceOut
     summary="An invoice's XML, as issued",
     responses={200: {"content": {"application/xml": {}}}},
 )
-def get_invoice_xml(number: str, caller: AnyRole, session: SessionDep) -> Response:
-    """The Canonical XML the invoice was issued as (its SM3 is the anchored digest)."""
+def get_invoice_xml(
+    number: str, caller: AnyRole, session: SessionDep, proofs: InvoiceProofsDep
+) -> Response:
+    """The Canonical XML the invoice was issued as, with its TraceProof once it is batched
+    (the digest, SM3 of the file without TraceProof, is the same either way): what
+    ``trace verify-invoice`` checks."""
     row = reading.get_invoice(
         session=session, tenant_id=caller.tenant_id, number=number, viewer_org=custody_view(caller)
     )
     return Response(
-        bytes(row.xml),
+        proofs.xml(session, row),
         media_type="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{row.number}.xml"'},
     )

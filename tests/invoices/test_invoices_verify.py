@@ -1,0 +1,170 @@
+"""An invoice checks out without our server: its XML with TraceProof verifies offline (and
+on chain against anvil), one changed figure fails, and the public check by number, date
+and total tells its status and proof but nothing of the buyer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from invoice_support import invoice_body, invoicing_parties, line
+from pydantic import SecretStr
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from compliance.invoice.verify import verify_invoice
+from fixtures.anvil import AnvilNode
+from fixtures.app import TenantKeys, make_tenant
+from trace_api.app import create_app
+from trace_api.cli import app as cli_app
+from trace_api.components import Components
+from trace_api.invoices.numbering import CHINA
+from trace_api.settings import Settings
+
+
+def _issue_and_anchor(app: FastAPI, client: TestClient, tenant: TenantKeys, **changes: Any) -> dict:
+    parties = invoicing_parties(app, tenant)
+    issued = client.post("/v1/invoices", json=invoice_body(parties, **changes),
+                         headers=tenant.auth("operator"))  # fmt: skip
+    assert issued.status_code == 201, issued.text
+    parts = Components.of(app)
+    parts.invoice_batcher.run_once()
+    parts.worker.run_until_idle()
+    parts.invoice_batcher.run_once()
+    return dict(issued.json())
+
+
+def _xml(client: TestClient, tenant: TenantKeys, number: str) -> bytes:
+    served = client.get(f"/v1/invoices/{number}/xml", headers=tenant.auth("compliance"))
+    assert served.status_code == 200
+    return served.content
+
+
+def _cli(path: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli_app, ["verify-invoice", str(path), *args])
+    return result.exit_code, result.output
+
+
+def test_an_anchored_invoice_verifies_offline_and_a_changed_figure_does_not(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, tmp_path: Path
+) -> None:
+    invoice = _issue_and_anchor(app, client, tenant)
+    xml = _xml(client, tenant, invoice["number"])
+    assert b"<TraceProof" in xml
+    verdict = verify_invoice(xml)
+    assert verdict.ok, verdict.describe()
+    assert verdict.digest == invoice["digest_sm3"]
+    path = tmp_path / "invoice.xml"
+    path.write_bytes(xml)
+    code, output = _cli(path)
+    assert code == 0, output
+    assert output.startswith(f"VERIFIED: invoice {invoice['number']}, total 385.50")
+    assert "not checked on chain" in output
+    changed = tmp_path / "changed.xml"
+    changed.write_bytes(xml.replace(b"<TotalTax-includedAmount>385.50<",
+                                    b"<TotalTax-includedAmount>358.50<"))  # fmt: skip
+    code, output = _cli(changed)
+    assert code == 1 and output.startswith("NOT VERIFIED")
+    assert "First failure: totals:" in output
+    assert "proof.leaf: is not the hash of this invoice's digest" in output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "named"),
+    [
+        (b"<ComTaxAm>31.83<", b"<ComTaxAm>31.84<", "line 0"),  # a tax, and so the totals
+        (b"<Quantity>3<", b"<Quantity>4<", "line 0"),  # what the figures come from
+        (b"<BuyerName>", b"<BuyerName>X", "proof.leaf"),  # a name: only the digest sees it
+        (b"\xe5\x8f\x81\xe4\xbd\xb0", b"\xe5\x8f\x81\xe4\xbd\xb0\xe9\x9b\xb6", "total in capitals"),
+    ],
+)
+def test_one_changed_field_fails_naming_what(
+    app: FastAPI, client: TestClient, tenant: TenantKeys, old: bytes, new: bytes, named: str
+) -> None:
+    invoice = _issue_and_anchor(app, client, tenant)
+    xml = _xml(client, tenant, invoice["number"])
+    assert old in xml
+    verdict = verify_invoice(xml.replace(old, new, 1))
+    assert not verdict.ok
+    assert any(f.where == named for f in verdict.failures), verdict.describe()
+
+
+def test_an_invoice_not_yet_anchored_does_not_verify(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    parties = invoicing_parties(app, tenant)
+    issued = client.post("/v1/invoices", json=invoice_body(parties),
+                         headers=tenant.auth("operator")).json()  # fmt: skip
+    verdict = verify_invoice(_xml(client, tenant, issued["number"]))
+    assert not verdict.ok
+    assert str(verdict.failures[0]).startswith("proof: the file holds no TraceProof")
+
+
+def test_anyone_checks_an_invoice_by_number_date_and_total(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    invoice = _issue_and_anchor(app, client, tenant)
+    number = invoice["number"]
+    on = _issue_date(invoice)
+    answer = client.get(f"/v1/invoices/{number}/verify", params={"date": on, "amount": "385.50"})
+    assert answer.status_code == 200, answer.text
+    [match] = answer.json()["matches"]
+    assert (match["status"], match["total"], match["remaining_total"]) == (
+        "normal", "385.50", "385.50")  # fmt: skip
+    assert match["anchored"] and match["proof"]["anchor"]["status"] == "confirmed"
+    assert match["digest_sm3"] == invoice["digest_sm3"]
+    assert "上海" not in answer.text and "buyer" not in answer.text  # nothing of the buyer
+    red = client.post(f"/v1/invoices/{number}/red",
+                      json={"reason": "02", "lines": [{"position": 0, "quantity": "1"}]},
+                      headers=tenant.auth("operator"))  # fmt: skip
+    assert red.status_code == 201
+    again = client.get(f"/v1/invoices/{number}/verify", params={"date": on, "amount": "385.50"})
+    [after] = again.json()["matches"]
+    assert (after["status"], after["remaining_total"]) == ("partly_reversed", "257.00")
+    assert [r["number"] for r in after["red_invoices"]] == [red.json()["number"]]
+    for params in ({"date": on, "amount": "385.51"}, {"date": "2001-01-01", "amount": "385.50"}):
+        wrong = client.get(f"/v1/invoices/{number}/verify", params=params)
+        assert (
+            wrong.status_code == 404 and wrong.headers["content-type"] == "application/problem+json"
+        )
+    for bad in ({"date": on, "amount": "NaN"}, {"date": "yesterday", "amount": "1"}, {}):
+        refused = client.get(f"/v1/invoices/{number}/verify", params=bad)
+        assert refused.status_code in (400, 422), refused.text
+    assert (
+        client.get("/v1/invoices/123/verify", params={"date": on, "amount": "1"}).status_code == 422
+    )
+
+
+def _issue_date(invoice: dict) -> str:
+    from datetime import datetime
+
+    return datetime.fromisoformat(invoice["issued_at"]).astimezone(CHINA).date().isoformat()
+
+
+@pytest.mark.anvil
+def test_an_invoice_anchored_on_anvil_verifies_over_json_rpc(
+    settings: Settings, engine: Engine, anvil_snapshot: AnvilNode, tmp_path: Path
+) -> None:
+    chained = settings.model_copy(
+        update={
+            "chain_url": anvil_snapshot.url,
+            "chain_private_key": SecretStr(anvil_snapshot.private_keys[0]),
+            "chain_confirmations": 1,
+        }
+    )
+    app = create_app(chained, engine=engine)
+    tenant = make_tenant(app, "acme")
+    with TestClient(app) as client:
+        invoice = _issue_and_anchor(app, client, tenant, lines=[line(), line(name="*茶*红茶")])
+        path = tmp_path / "invoice.xml"
+        path.write_bytes(_xml(client, tenant, invoice["number"]))
+    contract, _ = Components.of(app).gateway.contract()
+    code, output = _cli(path, "--rpc", anvil_snapshot.url, "--contract", contract.address)
+    assert code == 0, output
+    assert "anchored:" in output
+    other = "0x" + "11" * 20
+    code, output = _cli(path, "--rpc", anvil_snapshot.url, "--contract", other)
+    assert code == 1 and "chain:" in output

@@ -1,0 +1,55 @@
+"""The public check of an invoice: anyone holding it gives its number, date and total."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from trace_api.components import InvoiceProofsDep
+from trace_api.deps import SessionDep
+from trace_api.errors import InvalidInput, NotFound, RateLimited
+from trace_api.invoices.proofs import matching, public_answer
+
+router = APIRouter(tags=["invoices"])
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class InvoiceChecksThrottled(RateLimited):
+    def __init__(self, seconds: int) -> None:
+        super().__init__("too many invoice checks from this client", retry_after=seconds)
+        self.headers = {"Retry-After": str(seconds)}
+
+
+@router.get("/v1/invoices/{number}/verify", summary="Check an invoice (public)")
+def verify_invoice(
+    number: str,
+    request: Request,
+    session: SessionDep,
+    proofs: InvoiceProofsDep,
+    on: Annotated[date, Query(alias="date", description="The issue date, Beijing time.")],
+    amount: Annotated[str, Query(max_length=20, description="The total with tax, e.g. 455.50")],
+) -> JSONResponse:
+    """Whether an invoice of this number was issued on that date for that total (all three
+    must match, or it is 404): its status, what red invoices took back, its digest, and its
+    proof and anchor to check offline. Nothing about the buyer."""
+    client = request.client.host if request.client else "unknown"
+    wait = proofs.public_requests.take(client)
+    if wait:
+        raise InvoiceChecksThrottled(int(wait) + 1)
+    if len(number) != 20 or not number.isdigit():
+        raise InvalidInput("an invoice number is 20 digits")
+    try:
+        total = Decimal(amount)
+    except InvalidOperation:
+        raise InvalidInput("amount is the total with tax, e.g. 455.50") from None
+    if not total.is_finite():
+        raise InvalidInput("amount is the total with tax, e.g. 455.50")
+    found = matching(session, number, on, total)
+    if not found:
+        raise NotFound(f"no invoice {number} issued on {on.isoformat()} for {amount}")
+    answers = [public_answer(session, proofs, row) for row in found]
+    return JSONResponse({"matches": answers}, headers=_NO_STORE)
