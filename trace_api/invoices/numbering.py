@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,15 +25,18 @@ def invoice_year(moment: datetime) -> int:
     return moment.astimezone(CHINA).year
 
 
+_RAISE_LAST = (  # built once: an issue is a few milliseconds, and building it is not free
+    update(InvoiceSequence)
+    .where(InvoiceSequence.tenant_id == bindparam("tenant"), InvoiceSequence.year == bindparam("y"))
+    .values(last=InvoiceSequence.last + 1)
+    .returning(InvoiceSequence.last)
+)
+
+
 def next_sequence(session: Session, tenant_id: str, year: int) -> int:
     """The next sequence number of the tenant's year, held by this transaction."""
-    raise_last = (
-        update(InvoiceSequence)
-        .where(InvoiceSequence.tenant_id == tenant_id, InvoiceSequence.year == year)
-        .values(last=InvoiceSequence.last + 1)
-        .returning(InvoiceSequence.last)
-    )
-    taken = session.execute(raise_last).scalar()
+    key = {"tenant": tenant_id, "y": year}
+    taken = session.execute(_RAISE_LAST, key).scalar()
     if taken is None:  # the year's first invoice: make its row (once, however many race)
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(
@@ -41,6 +44,6 @@ def next_sequence(session: Session, tenant_id: str, year: int) -> int:
             .values(tenant_id=tenant_id, year=year, last=0)
             .on_conflict_do_nothing()
         )
-        taken = session.execute(raise_last).scalar()
+        taken = session.execute(_RAISE_LAST, key).scalar()
     assert taken is not None
     return int(taken)

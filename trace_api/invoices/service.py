@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from compliance.errors import InvalidInvoice
@@ -42,17 +42,18 @@ def fen(amount: Decimal) -> int:
 
 def issue(*, session: Session, tenant_id: str, actor: str, request: InvoiceIssue) -> Invoice:
     """Issue a blue invoice as ``request`` enters it."""
-    seller_org = get_owned(
-        session, Organisation, request.seller, tenant_id=tenant_id, noun="organisation"
-    )
-    profile = session.get(InvoiceProfile, seller_org.id)
+    wanted = [request.seller]
+    if request.buyer.organisation_id is not None:
+        wanted.append(request.buyer.organisation_id)
+    found = _organisations(session, tenant_id, wanted)
+    seller_org, profile = found[request.seller]
     if profile is None:
         raise InvalidInput(
             f"seller {seller_org.id} has no invoice profile: set its division code first "
             f"(PUT /v1/organisations/{seller_org.id}/invoice-profile)"
         )
     seller = _party_of(seller_org, profile)
-    buyer_org, buyer = _buyer(session, tenant_id, request.buyer)
+    buyer_org, buyer = _buyer(request.buyer, found)
     entered = [_entered(session, tenant_id, line, n) for n, line in enumerate(request.lines)]
     try:
         check_parties(request.kind, seller, buyer)
@@ -177,12 +178,31 @@ def _party_of(org: Organisation, profile: InvoiceProfile | None) -> InvoiceParty
     )
 
 
-def _buyer(session: Session, tenant_id: str, given: BuyerIn) -> tuple[str | None, InvoiceParty]:
+def _organisations(
+    session: Session, tenant_id: str, ids: list[str]
+) -> dict[str, tuple[Organisation, InvoiceProfile | None]]:
+    """The tenant's organisations of ``ids`` with their profiles, in one query; NotFound
+    for one the tenant does not have."""
+    rows = session.execute(
+        select(Organisation, InvoiceProfile)
+        .outerjoin(InvoiceProfile, InvoiceProfile.organisation_id == Organisation.id)
+        .where(Organisation.id.in_(ids), Organisation.tenant_id == tenant_id)
+    )
+    found: dict[str, tuple[Organisation, InvoiceProfile | None]] = {
+        org.id: (org, profile) for org, profile in rows
+    }
+    for organisation_id in ids:
+        if organisation_id not in found:
+            raise NotFound(f"no organisation {organisation_id}")
+    return found
+
+
+def _buyer(
+    given: BuyerIn, found: dict[str, tuple[Organisation, InvoiceProfile | None]]
+) -> tuple[str | None, InvoiceParty]:
     if given.organisation_id is not None:
-        org = get_owned(
-            session, Organisation, given.organisation_id, tenant_id=tenant_id, noun="organisation"
-        )
-        return org.id, _party_of(org, session.get(InvoiceProfile, org.id))
+        org, profile = found[given.organisation_id]
+        return org.id, _party_of(org, profile)
     assert given.name is not None  # the schema asks for one or the other
     return None, InvoiceParty(
         name=given.name,
