@@ -142,6 +142,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /v1/invoices": ANY_ROLE,  # a dealer: invoices its organisation bought on
     "GET /v1/invoices/{number}": ANY_ROLE,
     "GET /v1/invoices/{number}/xml": ANY_ROLE,
+    "GET /v1/invoice-periods/{period}.csv": BRAND_STAFF,
     "POST /v1/invoices/{number}/red": ADMIN_OR_OPERATOR,
     "POST /v1/invoices/{number}/accept": DEALER_ONLY,  # the buyer's organisation
     "POST /v1/invoices/{number}/red-confirmations": ADMIN_OR_OPERATOR,

@@ -6,16 +6,17 @@ import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from compliance.errors import InvalidInvoice
 from compliance.invoice.money import quantity_of
-from trace_api.components import InvoiceProofsDep
+from trace_api.components import InvoiceProofsDep, SessionsDep
 from trace_api.deps import SessionDep
 from trace_api.errors import InvalidInput
 from trace_api.instants import AwareInstant, iso
-from trace_api.invoices import confirmations, profiles, reading, service
+from trace_api.invoices import confirmations, filing, profiles, reading, service
 from trace_api.invoices.red import Taking
 from trace_api.invoices.schemas import (
     ConfirmationOut,
@@ -311,3 +312,19 @@ def refuse(confirmation_id: str, caller: DealerOnly, session: SessionDep) -> Con
 def withdraw(confirmation_id: str, caller: AdminOrOperator, session: SessionDep) -> ConfirmationOut:
     return _decide(session, caller.tenant_id, confirmation_id, caller.key_id,
                    confirmations.WITHDRAWN, None)  # fmt: skip
+
+
+@router.get(
+    "/v1/invoice-periods/{period}.csv",
+    summary="A month's invoices as CSV, for tax filing",
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def period_csv(period: str, caller: BrandStaff, sessions: SessionsDep) -> StreamingResponse:
+    """Every line of every invoice issued in the month ``YYYY-MM`` (Beijing time), blue and
+    red, in issue order; UTF-8 with a byte-order mark."""
+    start, end = filing.month_bounds(period)
+    return StreamingResponse(
+        filing.month_csv(sessions, caller.tenant_id, start, end),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="invoices-{period}.csv"'},
+    )
