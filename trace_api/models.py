@@ -1100,3 +1100,40 @@ class RedConfirmation(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     red_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), nullable=True)
+
+
+class InvoiceItem(Base):
+    """How a product is invoiced: its 「*简称*名称」, tax classification code, rate, unit."""
+
+    __tablename__ = "invoice_items"
+
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    tax_code: Mapped[str] = mapped_column(String(19))
+    rate: Mapped[str] = mapped_column(String(8))
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    specification: Mapped[str] = mapped_column(String(100), default="")
+
+
+class InvoicePrice(Base):
+    """A product's unit price for a channel (the buyer organisation's kind)."""
+
+    __tablename__ = "invoice_prices"
+
+    product_id: Mapped[str] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    unit_price: Mapped[str] = mapped_column(String(20))
+    price_includes_tax: Mapped[bool] = mapped_column(default=True)
+
+
+class InvoiceShipment(Base):
+    """A shipment (an EPCIS event) an invoice was drafted from: each is invoiced once."""
+
+    __tablename__ = "invoice_shipments"
+    __table_args__ = (UniqueConstraint("tenant_id", "event_pk"),)
+
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), primary_key=True)
+    event_pk: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))

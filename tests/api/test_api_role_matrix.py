@@ -143,6 +143,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /v1/invoices/{number}": ANY_ROLE,
     "GET /v1/invoices/{number}/xml": ANY_ROLE,
     "GET /v1/invoice-periods/{period}.csv": BRAND_STAFF,
+    "PUT /v1/products/{product_id}/invoice-item": ADMIN_OR_OPERATOR,
+    "PUT /v1/products/{product_id}/prices/{channel}": ADMIN_OR_OPERATOR,
+    "POST /v1/invoices/drafts": ADMIN_OR_OPERATOR,
     "POST /v1/invoices/{number}/red": ADMIN_OR_OPERATOR,
     "POST /v1/invoices/{number}/accept": DEALER_ONLY,  # the buyer's organisation
     "POST /v1/invoices/{number}/red-confirmations": ADMIN_OR_OPERATOR,

@@ -16,13 +16,18 @@ from trace_api.components import InvoiceProofsDep, SessionsDep
 from trace_api.deps import SessionDep
 from trace_api.errors import InvalidInput
 from trace_api.instants import AwareInstant, iso
-from trace_api.invoices import confirmations, filing, profiles, reading, service
+from trace_api.invoices import confirmations, drafts, filing, profiles, reading, service
 from trace_api.invoices.red import Taking
 from trace_api.invoices.schemas import (
     ConfirmationOut,
+    DraftIn,
     InvoiceIssue,
+    InvoiceItemIn,
+    InvoiceItemOut,
     InvoiceOut,
     InvoicePage,
+    PriceIn,
+    PriceOut,
     ProfileIn,
     ProfileOut,
     RedIn,
@@ -328,3 +333,57 @@ def period_csv(period: str, caller: BrandStaff, sessions: SessionsDep) -> Stream
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="invoices-{period}.csv"'},
     )
+
+
+@router.put(
+    "/v1/products/{product_id}/invoice-item",
+    response_model=InvoiceItemOut,
+    summary="Set how a product is invoiced",
+)
+def set_invoice_item(
+    product_id: str, body: InvoiceItemIn, caller: AdminOrOperator, session: SessionDep
+) -> InvoiceItemOut:
+    """Its 「*简称*名称」, 19-digit tax classification code, rate, unit and specification,
+    which lines drafted from shipments of it take."""
+    item = drafts.set_item(
+        session=session, tenant_id=caller.tenant_id, product_id=product_id,
+        actor=caller.key_id, **body.model_dump(),
+    )  # fmt: skip
+    return InvoiceItemOut(
+        product_id=item.product_id, name=item.name, tax_code=item.tax_code, rate=item.rate,
+        unit=item.unit, specification=item.specification,
+    )  # fmt: skip
+
+
+@router.put(
+    "/v1/products/{product_id}/prices/{channel}",
+    response_model=PriceOut,
+    summary="Set a product's price for a channel",
+)
+def set_price(
+    product_id: str, channel: str, body: PriceIn, caller: AdminOrOperator, session: SessionDep
+) -> PriceOut:
+    """The unit price drafts give the product for buyers of this kind (brand, distributor,
+    dealer, retailer)."""
+    row = drafts.set_price(
+        session=session, tenant_id=caller.tenant_id, product_id=product_id, channel=channel,
+        actor=caller.key_id, unit_price=body.unit_price,
+        price_includes_tax=body.price_includes_tax,
+    )  # fmt: skip
+    return PriceOut(
+        product_id=row.product_id, channel=row.channel, unit_price=row.unit_price,
+        price_includes_tax=row.price_includes_tax,
+    )  # fmt: skip
+
+
+@router.post(
+    "/v1/invoices/drafts", response_model=InvoiceIssue, summary="Draft an invoice from shipments"
+)
+def draft_invoice(body: DraftIn, caller: AdminOrOperator, session: SessionDep) -> InvoiceIssue:
+    """The invoice body for what these shipments took to the buyer, a line per product
+    priced from its channel's price list (or ``prices``): review it, then issue it with
+    POST /v1/invoices, which marks the shipments invoiced. Nothing is stored here."""
+    return drafts.draft(
+        session=session, tenant_id=caller.tenant_id, kind=body.kind, seller=body.seller,
+        buyer=body.buyer, event_ids=body.shipments, prices=body.prices,
+    )  # fmt: skip

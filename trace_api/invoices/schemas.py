@@ -14,6 +14,7 @@ Figure = Annotated[
 ]
 DivisionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 MAX_LINES = 2000
+MAX_SHIPMENTS = 100
 
 
 class ProfileIn(RequestModel):
@@ -76,6 +77,54 @@ class InvoiceIssue(RequestModel):
     lines: list[LineIn] = Field(min_length=1, max_length=MAX_LINES)
     drawer: DisplayName = Field(default="", max_length=200)
     remark: DisplayName = Field(default="", max_length=500)
+    shipments: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(
+        default_factory=list,
+        max_length=MAX_SHIPMENTS,
+        description="EPCIS eventIDs of the shipments invoiced (each is invoiced once).",
+    )
+
+
+class DraftIn(RequestModel):
+    kind: Literal["special", "normal"]
+    seller: str = Field(max_length=36)
+    buyer: str = Field(max_length=36, description="The buyer organisation the goods went to.")
+    shipments: list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]] = Field(
+        min_length=1, max_length=MAX_SHIPMENTS, description="EPCIS eventIDs of shipping events."
+    )
+    prices: dict[Annotated[str, StringConstraints(max_length=36)], Figure] = Field(
+        default_factory=dict,
+        max_length=MAX_LINES,
+        description="Unit prices with tax by product id, over the channel's price list.",
+    )
+
+
+class InvoiceItemIn(RequestModel):
+    name: DisplayName = Field(min_length=3, max_length=100, description="*简称*名称")
+    tax_code: str = Field(min_length=19, max_length=19)
+    rate: str = Field(max_length=16)
+    unit: DisplayName = Field(default="", max_length=20)
+    specification: DisplayName = Field(default="", max_length=100)
+
+
+class InvoiceItemOut(BaseModel):
+    product_id: str
+    name: str
+    tax_code: str
+    rate: str
+    unit: str
+    specification: str
+
+
+class PriceIn(RequestModel):
+    unit_price: Figure
+    price_includes_tax: bool = True
+
+
+class PriceOut(BaseModel):
+    product_id: str
+    channel: str
+    unit_price: str
+    price_includes_tax: bool
 
 
 class InvoiceLineOut(BaseModel):

@@ -26,6 +26,7 @@ from crypto import merkle
 from crypto.sm3 import sm3
 from trace_api.audit import log as audit_log
 from trace_api.errors import InvalidInput, NotFound
+from trace_api.invoices import drafts
 from trace_api.invoices.numbering import invoice_year, next_sequence
 from trace_api.invoices.schemas import BuyerIn, InvoiceIssue, LineIn
 from trace_api.models import Invoice, InvoiceLine, InvoiceProfile, Organisation, Product, utcnow
@@ -60,7 +61,8 @@ def issue(*, session: Session, tenant_id: str, actor: str, request: InvoiceIssue
         lines = compute_lines(entered)
     except InvalidInvoice as exc:
         raise InvalidInput(str(exc)) from None
-    return store(
+    shipments = drafts.shipment_keys(session, tenant_id, request.shipments)
+    row = store(
         session=session,
         tenant_id=tenant_id,
         actor=actor,
@@ -75,6 +77,9 @@ def issue(*, session: Session, tenant_id: str, actor: str, request: InvoiceIssue
         drawer=request.drawer,
         remark=request.remark,
     )
+    if shipments:
+        drafts.record_shipments(session, tenant_id, row.id, list(shipments.values()))
+    return row
 
 
 def store(

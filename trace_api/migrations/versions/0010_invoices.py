@@ -1,6 +1,7 @@
 """E-invoices (数电票): organisations' invoice profiles, per-tenant yearly sequences,
-issued invoices with their XML and lines, their anchored Merkle batches, and red-letter
-confirmations.
+issued invoices with their XML and lines, their anchored Merkle batches, red-letter
+confirmations, how products are invoiced and priced per channel, and the shipments
+invoices were drafted from.
 
 Revision ID: 0010
 Revises: 0009
@@ -133,10 +134,40 @@ def upgrade() -> None:
         sa.UniqueConstraint("tenant_id", "number"),
     )
     op.create_index("ix_red_confirmations_invoice_id", "red_confirmations", ["invoice_id"])
+    op.create_table(
+        "invoice_items",
+        sa.Column("product_id", sa.String(36), sa.ForeignKey("products.id"), primary_key=True),
+        _tenant(),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("tax_code", sa.String(19), nullable=False),
+        sa.Column("rate", sa.String(8), nullable=False),
+        sa.Column("unit", sa.String(20), nullable=False),
+        sa.Column("specification", sa.String(100), nullable=False),
+    )
+    op.create_index("ix_invoice_items_tenant_id", "invoice_items", ["tenant_id"])
+    op.create_table(
+        "invoice_prices",
+        sa.Column("product_id", sa.String(36), sa.ForeignKey("products.id"), primary_key=True),
+        sa.Column("channel", sa.String(16), primary_key=True),
+        _tenant(),
+        sa.Column("unit_price", sa.String(20), nullable=False),
+        sa.Column("price_includes_tax", sa.Boolean(), nullable=False),
+    )
+    op.create_index("ix_invoice_prices_tenant_id", "invoice_prices", ["tenant_id"])
+    op.create_table(
+        "invoice_shipments",
+        sa.Column("invoice_id", sa.String(36), sa.ForeignKey("invoices.id"), primary_key=True),
+        sa.Column("event_pk", sa.BigInteger(), primary_key=True),
+        _tenant(),
+        sa.UniqueConstraint("tenant_id", "event_pk"),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "invoice_shipments",
+        "invoice_prices",
+        "invoice_items",
         "red_confirmations",
         "invoice_lines",
         "invoices",
