@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from xml.etree import ElementTree
 
 import pytest
 from lxml import etree
@@ -135,3 +136,8 @@ def test_a_normal_invoice_takes_an_individual_without_a_credit_code() -> None:
         check_parties(NORMAL, SELLER, InvoiceParty("某公司", "91110000100000000X"))
     with pytest.raises(InvalidInvoice, match="organisation"):
         check_parties(SPECIAL, SELLER, InvoiceParty("张三", individual=True))
+
+
+def test_the_standard_librarys_canonical_form_is_the_files_own() -> None:
+    data = render_xml(_invoice())  # what docs/invoices.md tells a verifier by hand to do
+    assert ElementTree.canonicalize(data.decode()).encode() == data
