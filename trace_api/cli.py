@@ -120,12 +120,16 @@ def worker(
     once: Annotated[bool, typer.Option(help="Work until the queue is idle, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between quiet passes.")] = 1.0,
 ) -> None:
-    """Run the anchoring worker (a JSON-RPC chain; the embedded one lives in `trace serve`)."""
+    """Run the anchoring worker and the batchers of contract proofs and invoices (a JSON-RPC
+    chain; the embedded one lives in `trace serve`, which then runs them itself)."""
     import signal
     import threading
 
     from trace_api.anchoring.gateway import ChainGateway
     from trace_api.anchoring.worker import AnchorWorker
+    from trace_api.audit.leaf_batches import BATCH_INTERVAL
+    from trace_api.evidence.batches import EvidenceBatcher
+    from trace_api.invoices.batches import InvoiceBatcher
 
     settings = get_settings()
     if settings.chain_url == "embedded":
@@ -142,8 +146,13 @@ def worker(
         gateway=ChainGateway(settings, sessions),
         confirmations=settings.chain_confirmations,
     )
+    batchers = [EvidenceBatcher(sessions=sessions), InvoiceBatcher(sessions=sessions)]
     if once:
+        for batcher in batchers:  # leaves waiting for a batch get one, and its anchor job
+            batcher.run_once()
         report = anchor_worker.run_until_idle()
+        for batcher in batchers:  # batches now confirmed are logged anchored
+            batcher.run_once()
         console.print(
             f"submitted {report.submitted}, adopted {report.adopted}, confirmed "
             f"{report.confirmed}, requeued {report.requeued}, failed {report.failed}"
@@ -155,6 +164,13 @@ def worker(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    for batcher in batchers:
+        threading.Thread(
+            target=batcher.run_forever,
+            args=(stop, BATCH_INTERVAL),
+            name=f"{batcher.kind.anchor_kind}-batcher",
+            daemon=True,
+        ).start()
     typer.echo(f"anchoring worker started on {settings.chain_url}")
     sys.stdout.flush()
     anchor_worker.run_forever(stop, interval)

@@ -168,3 +168,38 @@ def test_an_invoice_anchored_on_anvil_verifies_over_json_rpc(
     other = "0x" + "11" * 20
     code, output = _cli(path, "--rpc", anvil_snapshot.url, "--contract", other)
     assert code == 1 and "chain:" in output
+
+
+@pytest.mark.anvil
+def test_a_separate_worker_batches_and_anchors_invoices(
+    settings: Settings, engine: Engine, db_url: str, anvil_snapshot: AnvilNode, tmp_path: Path
+) -> None:
+    chained = settings.model_copy(
+        update={
+            "chain_url": anvil_snapshot.url,
+            "chain_private_key": SecretStr(anvil_snapshot.private_keys[0]),
+            "chain_confirmations": 1,
+            "worker_in_process": False,
+        }
+    )
+    app = create_app(chained, engine=engine)
+    tenant = make_tenant(app, "acme")
+    with TestClient(app) as client:
+        parties = invoicing_parties(app, tenant)
+        issued = client.post("/v1/invoices", json=invoice_body(parties),
+                             headers=tenant.auth("operator")).json()  # fmt: skip
+        env = {
+            "TRACE_DATABASE_URL": db_url,
+            "TRACE_DATA_DIR": str(chained.data_dir),
+            "TRACE_MASTER_KEY": chained.master_key.get_secret_value(),
+            "TRACE_CHAIN_URL": anvil_snapshot.url,
+            "TRACE_CHAIN_PRIVATE_KEY": anvil_snapshot.private_keys[0],
+            "TRACE_CHAIN_CONFIRMATIONS": "1",
+        }
+        ran = CliRunner().invoke(cli_app, ["worker", "--once"], env=env)
+        assert ran.exit_code == 0, ran.output
+        assert "confirmed 1" in ran.output
+        path = tmp_path / "invoice.xml"
+        path.write_bytes(_xml(client, tenant, issued["number"]))
+    code, output = _cli(path, "--rpc", anvil_snapshot.url)
+    assert code == 0, output
