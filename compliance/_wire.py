@@ -66,10 +66,31 @@ def _no_constant(name: str) -> Any:
 _STRICT = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
 
+MAX_DEPTH = 512  # far past any document here; well inside the C decoder's stack
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str) -> bool:
+    """Whether ``text`` nests arrays and objects deeper than MAX_DEPTH (brackets in strings
+    aside), found without recursion: a library raising the interpreter's recursion limit
+    (py_ecc does) would let the C decoder overflow the stack instead of raising."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:  # the usual case, at C speed
+        return False
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
+
+
 def loads_strict(data: bytes | str) -> Any:
     """Parse JSON, refusing duplicate keys and NaN/Infinity (ValueError for any problem)."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+        if _too_deep(text):
+            raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
         return _STRICT.decode(text)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc

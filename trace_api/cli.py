@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 
 from trace_api.db import create_db_engine, migrate, session_factory, transaction
 from trace_api.errors import ServiceError, UnsafeSettings
+from trace_api.json_input import restore_recursion_limit
 from trace_api.keystore import load_master_key
 from trace_api.models import Tenant
 from trace_api.private_files import open_private
 from trace_api.settings import get_settings
 from trace_api.tenancy import service as tenancy_service
 
+restore_recursion_limit()  # libraries imported above (py_ecc) raise it past what the C stack holds
 app = typer.Typer(help="tracechain: traceability and compliance service.", no_args_is_help=True)
 admin_app = typer.Typer(help="Tenant administration.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

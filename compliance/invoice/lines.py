@@ -130,6 +130,8 @@ def check_entered(line: LineInput, where: str, *, red: bool) -> None:
         )
     if price < 0:
         raise InvalidInvoice(f"{where}.unit_price must not be negative")
+    if abs(quantity * price) > MAX_AMOUNT:
+        raise InvalidInvoice(f"{where}: quantity times unit price is beyond {MAX_AMOUNT}")
 
 
 def compute_lines(entered: Sequence[LineInput], *, red: bool = False) -> tuple[Line, ...]:
@@ -162,6 +164,8 @@ def compute_lines(entered: Sequence[LineInput], *, red: bool = False) -> tuple[L
             off = computed[n + 1][0] + computed[n + 1][1]
             if abs(off) > abs(amount + tax):
                 raise InvalidInvoice(f"lines[{n + 1}]: a discount is at most the line it discounts")
+        if abs(amount + tax) > MAX_AMOUNT:
+            raise InvalidInvoice(f"lines[{n}]: its total with tax is beyond {MAX_AMOUNT}")
         lines.append(Line(line, amount, tax, followed))
     totals = sum_lines(lines)
     if abs(totals.total) > MAX_AMOUNT:

@@ -2,10 +2,11 @@
 bad input; what is wrong comes back as a `Failure` in the `InvoiceVerdict`, in this order:
 
 1. the file is well-formed XML valid against ``einvoice.xsd`` and reads as an invoice;
-2. every figure it prints is what its entered figures compute to (a red line that takes
-   the last of a blue line may differ from the formula by the platform's tolerance, ±0.01
-   in amount and ±0.06 in tax, and no more), the totals are the sums of its lines, the
-   total in capitals is the total's, and it names its parties as its kind requires;
+2. every figure it prints is what its entered figures compute to (a red line, which takes
+   its share of a blue line, may differ from the formula by the platform's tolerance:
+   ±0.01 in the amount or, for a price with tax, the total, and ±0.06 in tax), the
+   totals are the sums of its lines, the total in capitals is the total's, and it names
+   its parties as its kind requires;
 3. its ``TraceProof`` is the proof of its digest: the leaf is ``SM3(0x00 || digest)``, the
    path leads to the root, the anchor id is derived from its tenant and batch, confirmed;
 4. with ``rpc_url``: the chain holds that root and size under that id as an invoice anchor
@@ -101,7 +102,7 @@ def verify_invoice(
     findings = Findings()
     try:
         read = read_xml(data)
-    except InvalidInvoice as exc:
+    except (ValueError, ArithmeticError) as exc:  # InvalidInvoice, and any figure unread
         findings.fail("file", str(exc))
         return InvoiceVerdict(tuple(findings.failures()), tuple(findings.notes))
     invoice = read.invoice
@@ -170,9 +171,14 @@ def _check_figures(read: ReadInvoice, findings: Findings) -> None:
     ):
         where = f"line {n}"
         amount_off = abs(printed.amount - computed.amount)
+        total_off = abs(printed.amount + printed.tax - computed.total)
         tax_off = abs(printed.tax - computed.tax)
         exact = amount_off == 0 and tax_off == 0
-        tolerated = red and amount_off <= AMOUNT_TOLERANCE and tax_off <= TAX_TOLERANCE
+        # A red line takes back its share of the blue line (the whole's figures less the
+        # parts' before it), within a fen of the formula in what the price was entered as
+        # (with tax: the total; without: the amount), and within the tax tolerance.
+        entered_off = total_off if computed.entered.price_includes_tax else amount_off
+        tolerated = red and entered_off <= AMOUNT_TOLERANCE and tax_off <= TAX_TOLERANCE
         if not (exact or tolerated):
             findings.fail(
                 where,

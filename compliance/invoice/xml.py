@@ -155,15 +155,30 @@ def render_xml(invoice: Invoice) -> bytes:
 
 
 def _parse(data: bytes) -> etree._Element:
+    """The root of a file that is one ``EInvoice`` element and nothing else: no DTD (in
+    any encoding), no comment or processing instruction around it (the digest covers the
+    element only, so nothing outside it may show), valid against the schema."""
     if not isinstance(data, bytes) or len(data) > MAX_XML_BYTES:
         raise InvalidInvoice(f"an invoice file is at most {MAX_XML_BYTES} bytes")
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise InvalidInvoice("an invoice file holds no DTD or entity declarations")
     try:
         root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as exc:
-        raise InvalidInvoice(f"not well-formed XML: {exc}") from None
-    if not schema().validate(root):
+        tree = root.getroottree()
+        if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+            raise InvalidInvoice("an invoice file holds no DTD or entity declarations")
+        if (
+            next(root.itersiblings(preceding=True), None) is not None
+            or next(root.itersiblings(), None) is not None
+        ):
+            raise InvalidInvoice(
+                "an invoice file is its EInvoice element alone: no comment or processing "
+                "instruction (such as a stylesheet) before or after it"
+            )
+        valid = schema().validate(root)
+    except etree.Error as exc:  # XMLSyntaxError, and libxml2's own validation faults
+        raise InvalidInvoice(f"not a well-formed invoice file: {exc}") from None
+    if not valid:
         raise InvalidInvoice(f"the XML breaks the invoice schema: {schema().error_log.last_error}")
     return root
 
@@ -290,7 +305,10 @@ def read_xml(data: bytes) -> ReadInvoice:
     number = _text(root, "Header/EIid")
     if _text(root, "TaxSupervisionInfo/InvoiceNumber") != number:
         raise InvalidInvoice("the number in the header and in TaxSupervisionInfo differ")
-    issued: datetime = parse_utc(_text(root, "TaxSupervisionInfo/IssueTime"))
+    try:
+        issued: datetime = parse_utc(_text(root, "TaxSupervisionInfo/IssueTime"))
+    except ValueError as exc:
+        raise InvalidInvoice(f"IssueTime: {exc}") from None
     if _text(data_node, "BasicInformation/RequestTime") != format_utc(issued):
         raise InvalidInvoice("RequestTime and IssueTime differ")
     invoice = Invoice(

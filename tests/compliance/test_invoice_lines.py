@@ -90,7 +90,10 @@ def test_a_discount_line_follows_its_line_and_reduces_it() -> None:
                          amount=Decimal("-1"))], "name, code and rate"),
         ([_line(), _line(discount=True, rate=tax_rate("9%"), quantity=None, unit_price=None,
                          amount=Decimal("-1"))], "name, code and rate"),
-        ([_line(quantity=Decimal("1"), unit_price=Decimal("999999999999999"))], "total"),
+        ([_line(quantity=Decimal("1"), unit_price=Decimal("999999999999999"))], "beyond"),
+        ([_line(quantity=Decimal("1"), unit_price=Decimal("999999999999"),
+                price_includes_tax=False)],
+         "total with tax"),
         ([], "at least one line"),
     ],
 )  # fmt: skip

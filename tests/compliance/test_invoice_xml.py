@@ -141,3 +141,22 @@ def test_a_normal_invoice_takes_an_individual_without_a_credit_code() -> None:
 def test_the_standard_librarys_canonical_form_is_the_files_own() -> None:
     data = render_xml(_invoice())  # what docs/invoices.md tells a verifier by hand to do
     assert ElementTree.canonicalize(data.decode()).encode() == data
+
+
+def test_nothing_may_stand_outside_the_invoice_element() -> None:
+    data = render_xml(_invoice())
+    forged = [
+        b'<?xml-stylesheet type="text/xsl" href="fake.xsl"?>' + data,  # shows other figures
+        b"<!-- total 9113.00 -->" + data,
+        data + b"<!-- <TotalTax-includedAmount>9113.00</TotalTax-includedAmount> -->",
+        data + b"<?x y?>",
+        '<!DOCTYPE EInvoice [<!ENTITY t "1">]>'.encode("utf-16") ,  # a DTD in UTF-16
+        ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE EInvoice [<!ATTLIST EInvoice a CDATA'
+         ' "x">]>' + data.decode()).encode("utf-16"),
+    ]  # fmt: skip
+    for bad in forged:
+        with pytest.raises(InvalidInvoice):
+            read_xml(bad)
+    assert (
+        read_xml(b'<?xml version="1.0" encoding="UTF-8"?>\n' + data).digest == read_xml(data).digest
+    )

@@ -79,7 +79,7 @@ def test_lines_are_taken_back_by_quantity_to_the_last_fen(
     assert after["lines"][0]["reversed_quantity"] == "3"
     assert after["lines"][0]["reversed_total"] == "-" + blue["lines"][0]["total"]
     listed = client.get("/v1/invoices?colour=red", headers=tenant.auth("compliance")).json()
-    for figure in ("amount", "tax", "total"):  # the last took what was left: 0.33 + 0.05
+    for figure in ("amount", "tax", "total"):  # parts 0.34 + 0.04, 0.33 + 0.05, 0.34 + 0.04
         taken = sum(Decimal(i[figure]) for i in listed["invoices"])
         assert taken == -Decimal(blue[figure]), figure  # not 3 x (0.34 + 0.04)
 
@@ -199,3 +199,38 @@ def test_a_special_invoice_the_buyer_accepted_is_taken_back_on_its_confirmation(
     listed = client.get(url, headers=dealer).json()
     assert [c["status"] for c in listed] == ["confirmed", "refused", "withdrawn"]
     assert _get(client, tenant, number)["remaining_total"] == "257.00"
+
+
+def test_a_red_invoice_of_nothing_and_an_error_after_a_part_are_refused(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    parties = invoicing_parties(app, tenant)
+    blue = _blue(client, tenant, parties, kind="normal", lines=[
+        line(quantity="2", unit_price="0.005", price_includes_tax=False, rate="13%")])  # fmt: skip
+    before = written(app)
+    nothing = _red(client, tenant, blue["number"],
+                   {"reason": "02", "lines": [{"position": 0, "quantity": "0.5"}]})  # fmt: skip
+    assert nothing.status_code == 422 and "nothing" in nothing.json()["detail"]
+    assert written(app) == before
+    other = _blue(client, tenant, parties, kind="normal")
+    part = {"reason": "02", "lines": [{"position": 0, "quantity": "1"}]}
+    assert _red(client, tenant, other["number"], part).status_code == 201
+    error = _red(client, tenant, other["number"], {"reason": "01"})
+    assert error.status_code == 422 and "02, 03 or 04" in error.json()["detail"]
+
+
+def test_a_line_too_large_for_an_invoice_is_a_422_not_a_500(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    parties = invoicing_parties(app, tenant)
+    before = written(app)
+    for lines in (
+        [line(quantity="99999999999999999", unit_price="99999999999999999")],
+        [line(quantity="1000000000000", unit_price="1", rate="0%", price_includes_tax=False),
+         line(discount=True, quantity=None, unit_price=None, rate="0%",
+              price_includes_tax=False, amount="-999999999999.99")],
+    ):  # fmt: skip
+        response = client.post("/v1/invoices", json=invoice_body(parties, lines=lines),
+                               headers=tenant.auth("operator"))  # fmt: skip
+        assert response.status_code == 422, response.text
+    assert written(app) == before

@@ -4,6 +4,7 @@ and total tells its status and proof but nothing of the buyer."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from trace_api.app import create_app
 from trace_api.cli import app as cli_app
 from trace_api.components import Components
 from trace_api.invoices.numbering import CHINA
-from trace_api.settings import Settings
+from trace_api.settings import Settings, get_settings
 
 
 def _issue_and_anchor(app: FastAPI, client: TestClient, tenant: TenantKeys, **changes: Any) -> dict:
@@ -196,10 +197,80 @@ def test_a_separate_worker_batches_and_anchors_invoices(
             "TRACE_CHAIN_PRIVATE_KEY": anvil_snapshot.private_keys[0],
             "TRACE_CHAIN_CONFIRMATIONS": "1",
         }
-        ran = CliRunner().invoke(cli_app, ["worker", "--once"], env=env)
+        get_settings.cache_clear()  # the CLI reads its settings once per process
+        try:
+            ran = CliRunner().invoke(cli_app, ["worker", "--once"], env=env)
+        finally:
+            get_settings.cache_clear()
         assert ran.exit_code == 0, ran.output
         assert "confirmed 1" in ran.output
         path = tmp_path / "invoice.xml"
         path.write_bytes(_xml(client, tenant, issued["number"]))
     code, output = _cli(path, "--rpc", anvil_snapshot.url)
     assert code == 0, output
+
+
+def test_a_hostile_file_is_a_failure_not_a_crash(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    invoice = _issue_and_anchor(app, client, tenant)
+    xml = _xml(client, tenant, invoice["number"])
+    start = xml.index(b'format="tracechain/proof+json">') + len(b'format="tracechain/proof+json">')
+    end = xml.index(b"</TraceProof>")
+    deep = xml[:start] + b"[" * 100_000 + b"]" * 100_000 + xml[end:]
+    month = bytearray(xml)
+    at = month.index(b"<IssueTime>") + len(b"<IssueTime>") + 5
+    month[at : at + 2] = b"13"  # month 13: the schema's pattern holds, the date does not
+    for hostile in (deep, bytes(month)):
+        verdict = verify_invoice(hostile)
+        assert not verdict.ok and verdict.failures
+
+
+def test_every_part_of_a_line_taken_back_piece_by_piece_verifies(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    parties = invoicing_parties(app, tenant)
+    body = invoice_body(parties, kind="normal",
+                        lines=[line(quantity="7", unit_price="0.15", rate="13%")])  # fmt: skip
+    blue = client.post("/v1/invoices", json=body, headers=tenant.auth("operator")).json()
+    reds = []
+    for _ in range(7):
+        red = client.post(f"/v1/invoices/{blue['number']}/red",
+                          json={"reason": "02", "lines": [{"position": 0, "quantity": "1"}]},
+                          headers=tenant.auth("operator"))  # fmt: skip
+        assert red.status_code == 201, red.text
+        reds.append(red.json())
+    parts = Components.of(app)
+    parts.invoice_batcher.run_once()
+    parts.worker.run_until_idle()
+    for red in reds:
+        verdict = verify_invoice(_xml(client, tenant, red["number"]))
+        assert verdict.ok, verdict.describe()
+    for figure in ("amount", "tax", "total"):
+        assert sum(Decimal(r[figure]) for r in reds) == -Decimal(blue[figure])
+    after = client.get(f"/v1/invoices/{blue['number']}", headers=tenant.auth("operator")).json()
+    assert after["status"] == "reversed"
+
+
+def test_the_public_check_finds_an_invoice_whose_number_other_tenants_share(
+    app: FastAPI, client: TestClient, tenant: TenantKeys
+) -> None:
+    issued = []
+    for n in range(3):
+        keys = tenant if n == 0 else make_tenant(app, f"t{n}")
+        parties = invoicing_parties(app, keys)
+        body = invoice_body(parties, lines=[line(quantity=str(n + 1))])
+        issued.append(client.post("/v1/invoices", json=body, headers=keys.auth("operator")).json())
+    assert len({i["number"] for i in issued}) == 1  # each tenant's first in Zhejiang
+    for invoice in issued:
+        on = _issue_date(invoice)
+        answer = client.get(f"/v1/invoices/{invoice['number']}/verify",
+                            params={"date": on, "amount": invoice["total"]})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        [match] = answer.json()["matches"]
+        assert match["digest_sm3"] == invoice["digest_sm3"]
+        assert match["seller"]["credit_code"] == "91350100M000100Y43"
+    for amount in ("1.13e2", " 385.50", "٣٨٥.٥٠"):
+        odd = client.get(f"/v1/invoices/{issued[0]['number']}/verify",
+                         params={"date": _issue_date(issued[0]), "amount": amount})  # fmt: skip
+        assert odd.status_code == 422, amount

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +17,8 @@ from trace_api.invoices.proofs import matching, public_answer
 
 router = APIRouter(tags=["invoices"])
 _NO_STORE = {"Cache-Control": "no-store"}
+_NUMBER = re.compile(r"[0-9]{20}")
+_AMOUNT = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,2})?")
 
 
 class InvoiceChecksThrottled(RateLimited):
@@ -40,14 +43,11 @@ def verify_invoice(
     wait = proofs.public_requests.take(client)
     if wait:
         raise InvoiceChecksThrottled(int(wait) + 1)
-    if len(number) != 20 or not number.isdigit():
+    if _NUMBER.fullmatch(number) is None:
         raise InvalidInput("an invoice number is 20 digits")
-    try:
-        total = Decimal(amount)
-    except InvalidOperation:
-        raise InvalidInput("amount is the total with tax, e.g. 455.50") from None
-    if not total.is_finite():
-        raise InvalidInput("amount is the total with tax, e.g. 455.50")
+    if _AMOUNT.fullmatch(amount) is None:
+        raise InvalidInput("amount is the total with tax as printed, e.g. 455.50 or -128.50")
+    total = Decimal(amount)
     found = matching(session, number, on, total)
     if not found:
         raise NotFound(f"no invoice {number} issued on {on.isoformat()} for {amount}")

@@ -10,7 +10,7 @@ proof and its anchor) and nothing about the buyer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,7 +24,7 @@ from trace_api.audit.leaf_proofs import BatchTrees
 from trace_api.invoices.batches import INVOICES
 from trace_api.invoices.numbering import CHINA
 from trace_api.invoices.views import yuan
-from trace_api.models import Invoice
+from trace_api.models import Invoice, Organisation
 from trace_api.ratelimit import TokenBuckets
 
 MAX_MATCHES = 5
@@ -55,15 +55,23 @@ def new_invoice_proofs(rate: float, burst: float) -> InvoiceProofs:
 
 def matching(session: Session, number: str, on: date, total: Decimal) -> list[Invoice]:
     """The invoices of this number (in any tenant) issued on ``on`` (Beijing time) for this
-    total with tax: all three must match."""
-    rows = session.scalars(
-        select(Invoice).where(Invoice.number == number).order_by(Invoice.id).limit(50)
+    total with tax: all three must match, in the query itself (numbers repeat across
+    tenants, whose sequences each start at 1)."""
+    start = datetime.combine(on, time(), CHINA)
+    fen = int(total * 100)
+    return list(
+        session.scalars(
+            select(Invoice)
+            .where(
+                Invoice.number == number,
+                Invoice.total_fen == fen,
+                Invoice.issued_at >= start,
+                Invoice.issued_at < start + timedelta(days=1),
+            )
+            .order_by(Invoice.id)
+            .limit(MAX_MATCHES)
+        )
     )
-    return [
-        row
-        for row in rows
-        if row.issued_at.astimezone(CHINA).date() == on and yuan(row.total_fen) == total
-    ][:MAX_MATCHES]
 
 
 def public_answer(session: Session, proofs: InvoiceProofs, row: Invoice) -> dict[str, Any]:
@@ -77,8 +85,12 @@ def public_answer(session: Session, proofs: InvoiceProofs, row: Invoice) -> dict
     original = session.get(Invoice, row.original_id) if row.original_id else None
     proof = proofs.proof(session, row)
     anchored = proof is not None and proof["anchor"].get("status") == "confirmed"
+    seller = session.get(Organisation, row.seller_org_id)
     return {
         "number": row.number,
+        # As the seller declared itself to the service: a tenant's credit codes are its
+        # own statement, not proof of who it is (docs/invoices.md).
+        "seller": {"name": seller.name, "credit_code": seller.uscc} if seller else None,
         "kind": row.kind,
         "colour": row.colour,
         "status": row.status,

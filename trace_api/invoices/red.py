@@ -5,9 +5,9 @@ rate and price with the quantity negative; its figures are computed like any lin
 all red invoices of a blue one take back never exceeds it, line by line (quantity, amount
 and tax) and in total: the blue invoice is locked for the rest of the transaction first,
 so red invoices asked for at once are taken one after the other and each sees what the
-one before left. The red line that takes the last of a blue line's quantity takes exactly
-what is left of its amount and tax (rounding of the parts may differ from the whole by a
-fen; docs/invoices.md).
+one before left. Each red line takes the blue line's figures for all that
+will then have been taken back, less those for what had been: the parts add up to the
+whole to the fen however the line is split (docs/invoices.md).
 
 Reasons: 01 开票有误 (an error: the whole invoice only), 02 销货退回, 03 服务中止, 04 销售折让
 (whole or in part). A line followed by a discount line is taken back whole or not at all.
@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from compliance.errors import InvalidInvoice
 from compliance.invoice.document import RED_REASONS, RedLetter
-from compliance.invoice.lines import Line, LineInput, compute_lines
+from compliance.invoice.lines import Line, LineInput, compute_line, compute_lines
 from compliance.invoice.money import plain, quantity_of
 from compliance.invoice.rates import tax_rate
 from compliance.invoice.xml import read_xml
 from trace_api.errors import Conflict, InvalidInput, NotFound
-from trace_api.invoices.service import fen, store
+from trace_api.invoices.service import NORMAL_STATUS, fen, store
 from trace_api.models import Invoice, InvoiceLine, InvoiceProfile, Organisation
 
 FULL_ONLY = {"01"}
@@ -88,6 +88,11 @@ def issue_red(
     check_reason(reason, takings)
     if blue.status == WHOLLY:
         raise Conflict(f"invoice {blue.number} is taken back whole already")
+    if reason in FULL_ONLY and blue.status != NORMAL_STATUS:
+        raise InvalidInput(
+            f"reason {reason} ({RED_REASONS[reason]}) takes the whole invoice back, and part "
+            f"of {blue.number} was taken back already: give 02, 03 or 04"
+        )
     lines = list(
         session.scalars(
             select(InvoiceLine)
@@ -102,8 +107,10 @@ def issue_red(
     except InvalidInvoice as exc:
         raise InvalidInput(str(exc)) from None
     for n, ((line, quantity), red) in enumerate(zip(chosen, computed, strict=True)):
-        computed[n] = _within(line, quantity, red)
+        computed[n] = _taken(line, quantity, red)
     total = sum(fen(red.amount) + fen(red.tax) for red in computed)
+    if total == 0:
+        raise InvalidInput("these lines take back nothing: their figures round to 0.00")
     if blue.reversed_fen + total < -blue.total_fen:
         raise Conflict(
             f"invoice {blue.number} has {_yuan(blue.total_fen + blue.reversed_fen)} left"
@@ -139,7 +146,7 @@ def issue_red(
         line.reversed_amount_fen += fen(red.amount)
         line.reversed_tax_fen += fen(red.tax)
     blue.reversed_fen += total
-    blue.status = WHOLLY if blue.reversed_fen == -blue.total_fen else PARTLY
+    blue.status = WHOLLY if not any(_left_of(line) for line in lines) else PARTLY
     session.flush()
     return red_row
 
@@ -187,6 +194,10 @@ def _remaining(line: InvoiceLine) -> Decimal:
 
 
 def _left_of(line: InvoiceLine) -> bool:
+    """Whether red invoices may still take back some of the line: quantity for a line,
+    money for a discount line."""
+    if not line.discount:
+        return _remaining(line) > 0
     return (
         line.amount_fen + line.reversed_amount_fen != 0 or line.tax_fen + line.reversed_tax_fen != 0
     )
@@ -214,18 +225,37 @@ def _red_line(line: InvoiceLine, quantity: Decimal | None) -> LineInput:
     )
 
 
-def _within(line: InvoiceLine, quantity: Decimal | None, red: Line) -> Line:
-    """``red`` as it may be: the last of a line takes exactly what is left of it; any other
-    part may not take more than is left (refused)."""
-    left_amount = line.amount_fen + line.reversed_amount_fen
-    left_tax = line.tax_fen + line.reversed_tax_fen
-    closing = line.discount or quantity == _remaining(line)
-    if closing:
-        return Line(red.entered, Decimal(-left_amount).scaleb(-2), Decimal(-left_tax).scaleb(-2),
-                    red.discounted)  # fmt: skip
-    if -fen(red.amount) > left_amount or -fen(red.tax) > left_tax:
+def _figures(line: InvoiceLine, quantity: Decimal) -> tuple[int, int]:
+    """(amount, tax) in fen of ``quantity`` of the blue line, by the line's own formula."""
+    if quantity == 0:
+        return 0, 0
+    assert line.unit_price is not None
+    amount, tax = compute_line(
+        LineInput(line.name, line.tax_code, tax_rate(line.rate), quantity=quantity,
+                  unit_price=Decimal(line.unit_price),
+                  price_includes_tax=line.price_includes_tax)
+    )  # fmt: skip
+    return fen(amount), fen(tax)
+
+
+def _taken(line: InvoiceLine, quantity: Decimal | None, red: Line) -> Line:
+    """``red`` with what it takes back: the line's figures for all that red invoices will
+    then have taken, less those for what they had taken. The parts of a line so add up to
+    the whole to the fen however it is split, and each part is within a fen or two of
+    what its own quantity would give (docs/invoices.md)."""
+    if quantity is None:  # a discount line, taken back with its line: what is left of it
+        amount = line.amount_fen + line.reversed_amount_fen
+        tax = line.tax_fen + line.reversed_tax_fen
+    else:
+        before = Decimal(line.reversed_quantity)
+        after_amount, after_tax = _figures(line, before + quantity)
+        before_amount, before_tax = _figures(line, before)
+        amount, tax = after_amount - before_amount, after_tax - before_tax
+    if amount > line.amount_fen + line.reversed_amount_fen or tax > (
+        line.tax_fen + line.reversed_tax_fen
+    ):  # cannot happen: rounding is monotone in the quantity
         raise Conflict(f"line {line.position} has not that much left to take back")
-    return red
+    return Line(red.entered, -Decimal(amount).scaleb(-2), -Decimal(tax).scaleb(-2), red.discounted)
 
 
 def _yuan(fen_amount: int) -> str:

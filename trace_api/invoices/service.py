@@ -121,7 +121,10 @@ def store(
         remark=remark,
         red=red,
     )
-    xml = render_xml(document)
+    try:
+        xml = render_xml(document)
+    except InvalidInvoice as exc:  # a figure past what the schema holds: the request's
+        raise InvalidInput(str(exc)) from None
     digest = sm3(xml)  # rendered without TraceProof: compliance.invoice.xml.invoice_digest
     row = Invoice(
         tenant_id=tenant_id,
