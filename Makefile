@@ -28,7 +28,7 @@ worker: $(STAMP)
 
 # The browser tests drive Debian's chromium (never a downloaded browser build).
 chromium:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
+	(command -v chromium >/dev/null && [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]) || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
 
 test: $(STAMP) $(NODE_STAMP) chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

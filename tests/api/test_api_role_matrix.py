@@ -142,6 +142,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /v1/invoices": ANY_ROLE,  # a dealer: invoices its organisation bought on
     "GET /v1/invoices/{number}": ANY_ROLE,
     "GET /v1/invoices/{number}/xml": ANY_ROLE,
+    "GET /v1/invoices/{number}/pdf": ANY_ROLE,
     "GET /v1/invoice-periods/{period}.csv": BRAND_STAFF,
     "PUT /v1/products/{product_id}/invoice-item": ADMIN_OR_OPERATOR,
     "PUT /v1/products/{product_id}/prices/{channel}": ADMIN_OR_OPERATOR,

@@ -12,11 +12,15 @@ from starlette.concurrency import run_in_threadpool
 
 from compliance.errors import InvalidInvoice
 from compliance.invoice.money import quantity_of
+from compliance.invoice.pdf import check_code_of, invoice_pdf
+from compliance.invoice.xml import read_xml
+from compliance.printing import CjkFontMissing
 from trace_api.components import InvoiceProofsDep, SessionsDep
-from trace_api.deps import SessionDep
-from trace_api.errors import InvalidInput
+from trace_api.deps import SessionDep, SettingsDep
+from trace_api.errors import InvalidInput, ServiceError
 from trace_api.instants import AwareInstant, iso
 from trace_api.invoices import confirmations, drafts, filing, profiles, reading, service
+from trace_api.invoices.numbering import CHINA
 from trace_api.invoices.red import Taking
 from trace_api.invoices.schemas import (
     ConfirmationOut,
@@ -32,7 +36,7 @@ from trace_api.invoices.schemas import (
     ProfileOut,
     RedIn,
 )
-from trace_api.invoices.views import invoice_views
+from trace_api.invoices.views import invoice_views, yuan
 from trace_api.models import Invoice, InvoiceProfile, RedConfirmation
 from trace_api.roles import (
     AdminOnly,
@@ -387,3 +391,41 @@ def draft_invoice(body: DraftIn, caller: AdminOrOperator, session: SessionDep) -
         session=session, tenant_id=caller.tenant_id, kind=body.kind, seller=body.seller,
         buyer=body.buyer, event_ids=body.shipments, prices=body.prices,
     )  # fmt: skip
+
+
+class InvoiceFontMissing(ServiceError):
+    """No font with Chinese glyphs is installed, so no PDF invoice can be printed."""
+
+    status = 503
+    slug = "invoice-font-missing"
+    title = "No CJK font for invoices"
+
+
+@router.get(
+    "/v1/invoices/{number}/pdf",
+    summary="An invoice as a PDF",
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def get_invoice_pdf(
+    number: str, caller: AnyRole, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """Laid out like a 数电票, Chinese fonts embedded, with the QR code of the platform's
+    fields (number, amount, date, check code) and the public check's URL."""
+    row = reading.get_invoice(
+        session=session, tenant_id=caller.tenant_id, number=number, viewer_org=custody_view(caller)
+    )
+    document = read_xml(bytes(row.xml)).invoice
+    on = row.issued_at.astimezone(CHINA).date().isoformat()
+    url = (
+        f"{settings.public_base_url.rstrip('/')}/v1/invoices/{row.number}/verify"
+        f"?date={on}&amount={format(yuan(row.total_fen), 'f')}"
+    )
+    try:
+        pdf = invoice_pdf(document, check_code=check_code_of(bytes(row.digest)), verify_url=url)
+    except CjkFontMissing as exc:
+        raise InvoiceFontMissing(str(exc)) from None
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{row.number}.pdf"'},
+    )
