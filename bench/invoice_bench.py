@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -29,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert, make_url, text
+from scratch_postgres import scratch_schema
+from sqlalchemy import insert
 
 from trace_api.db import create_db_engine, migrate, session_factory, transaction
 from trace_api.invoices import profiles, service
@@ -144,16 +144,6 @@ def run(label: str, url: str, count: int) -> tuple[float, float, float]:
     return rate, bare_rate, batched
 
 
-def _postgres_schema(server: str) -> tuple[str, object, str]:
-    parsed = make_url(server).set(drivername="postgresql+psycopg")
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = parsed.update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), admin, schema
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=2000)
@@ -163,16 +153,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         run("SQLite", f"sqlite:///{tmp}/bench.db", args.invoices)
     if not args.no_postgres:
-        server = os.environ.get(
-            "TRACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-        )
-        url, admin, schema = _postgres_schema(server)
-        try:
+        with scratch_schema() as url:
             run("PostgreSQL", url, args.invoices)
-        finally:
-            with admin.connect() as conn:  # type: ignore[attr-defined]
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

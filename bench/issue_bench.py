@@ -33,8 +33,7 @@ from typing import TypeVar
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from scratch_postgres import scratch_schema
 
 from crypto import sm4
 from crypto.envelope import Keyring
@@ -266,16 +265,6 @@ def _cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _postgres_schema(server: str) -> tuple[str, object, str]:
-    parsed = make_url(server).set(drivername="postgresql+psycopg")
-    admin = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    schema = f"bench_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = parsed.update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), admin, schema
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--codes", type=int, default=1_000_000)
@@ -314,18 +303,10 @@ def main() -> None:
         sqlite_run = run_one("SQLite", sqlite_url, args.codes, args.workers, Path(tmp))
         results.append(("SQLite", sqlite_run))
         if not args.no_postgres:
-            server = os.environ.get(
-                "TRACE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-            )
-            url, admin, schema = _postgres_schema(server)
-            try:
+            with scratch_schema() as url:
                 results.append(
                     ("PostgreSQL", run_one("PostgreSQL", url, args.codes, args.workers, Path(tmp)))
                 )
-            finally:
-                with admin.connect() as conn:  # type: ignore[attr-defined]
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()  # type: ignore[attr-defined]
 
     n = args.codes
     print(f"\n{'database':<12}{'issue s':>9}{'commit s':>10}{'anchor s':>10}{'total s':>9}"

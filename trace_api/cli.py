@@ -324,13 +324,7 @@ def verify_evidence_command(
     from compliance.evidence.certificate import MAX_CERTIFICATE_BYTES
     from compliance.evidence.verify import verify_certificate
 
-    if contract is not None and rpc is None:
-        raise typer.BadParameter("--contract needs --rpc", param_hint="--contract")
-    try:
-        with certificate.open("rb") as handle:  # one byte more than allowed is refused
-            data = handle.read(MAX_CERTIFICATE_BYTES + 1)
-    except OSError as exc:
-        raise typer.BadParameter(f"cannot read it: {exc}", param_hint="CERTIFICATE") from exc
+    data = _offline_input(certificate, MAX_CERTIFICATE_BYTES, "CERTIFICATE", rpc, contract)
     verdict = verify_certificate(
         data,
         document=document,
@@ -339,6 +333,20 @@ def verify_evidence_command(
         min_confirmations=min_confirmations,
     )
     _print_verdict(verdict, as_json=as_json)
+
+
+def _offline_input(
+    path: Path, limit: int, hint: str, rpc: str | None, contract: str | None
+) -> bytes:
+    """The file an offline check reads (one byte past ``limit`` is read, so the check can
+    refuse it), after the options are checked."""
+    if contract is not None and rpc is None:
+        raise typer.BadParameter("--contract needs --rpc", param_hint="--contract")
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit + 1)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read it: {exc}", param_hint=hint) from exc
 
 
 class _Verdict(Protocol):
@@ -385,13 +393,7 @@ def verify_invoice_command(
     from compliance.invoice.verify import verify_invoice
     from compliance.invoice.xml import MAX_XML_BYTES
 
-    if contract is not None and rpc is None:
-        raise typer.BadParameter("--contract needs --rpc", param_hint="--contract")
-    try:
-        with invoice.open("rb") as handle:  # one byte more than allowed is refused
-            data = handle.read(MAX_XML_BYTES + 1)
-    except OSError as exc:
-        raise typer.BadParameter(f"cannot read it: {exc}", param_hint="INVOICE") from exc
+    data = _offline_input(invoice, MAX_XML_BYTES, "INVOICE", rpc, contract)
     verdict = verify_invoice(
         data, rpc_url=rpc, expected_contract=contract, min_confirmations=min_confirmations
     )
