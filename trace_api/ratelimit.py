@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import OrderedDict
+
+from starlette.requests import Request
+
+from trace_api.errors import RateLimited
 
 
 class TokenBuckets:
@@ -49,3 +54,20 @@ class TokenBuckets:
         with self._lock:
             if key in self._buckets:
                 self._buckets[key] = (min(self.burst, self._level(key, now) + cost), now)
+
+
+class ClientThrottled(RateLimited):
+    """A client over its budget of some public request; says when to come back."""
+
+    def __init__(self, what: str, wait: float) -> None:
+        seconds = max(1, math.ceil(wait))
+        super().__init__(f"too many {what} from this client", retry_after=seconds)
+        self.headers = {"Retry-After": str(seconds)}
+
+
+def admit_client(buckets: TokenBuckets, request: Request, what: str, cost: float = 1.0) -> None:
+    """Take ``cost`` from the requesting client's budget, or raise ClientThrottled (429,
+    Retry-After) naming ``what`` it asked for too many of."""
+    wait = buckets.take(request.client.host if request.client else "unknown", cost)
+    if wait:
+        raise ClientThrottled(what, wait)

@@ -29,7 +29,6 @@ from trace_api.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
-    RateLimited,
     ServiceError,
 )
 from trace_api.evidence.certificates import StoredProof, load_proof
@@ -42,6 +41,7 @@ from trace_api.evidence.verification import (
 )
 from trace_api.json_input import JsonRefused, loads_strict
 from trace_api.principal import Principal
+from trace_api.ratelimit import admit_client
 from trace_api.roles import DEALER, AnyRole
 
 router = APIRouter(tags=["evidence"])
@@ -101,19 +101,8 @@ class CertificateFontMissing(ServiceError):
     title = "No CJK font for certificates"
 
 
-class PublicChecksThrottled(RateLimited):
-    """A client asked for too many public checks; says when to come back."""
-
-    def __init__(self, seconds: int) -> None:
-        super().__init__("too many verification requests from this client", retry_after=seconds)
-        self.headers = {"Retry-After": str(seconds)}
-
-
 def _admit(request: Request, proofs: EvidenceProofs, checks: int = 1) -> None:
-    client = request.client.host if request.client else "unknown"
-    wait = proofs.public_requests.take(client, checks)
-    if wait:
-        raise PublicChecksThrottled(int(wait) + 1)
+    admit_client(proofs.public_requests, request, "verification requests", checks)
 
 
 @router.get("/v1/evidence/{evidence_id}/verify", summary="Check a proof (public)")

@@ -12,19 +12,14 @@ from fastapi.responses import JSONResponse
 
 from trace_api.components import InvoiceProofsDep
 from trace_api.deps import SessionDep
-from trace_api.errors import InvalidInput, NotFound, RateLimited
+from trace_api.errors import InvalidInput, NotFound
 from trace_api.invoices.proofs import matching, public_answer
+from trace_api.ratelimit import admit_client
 
 router = APIRouter(tags=["invoices"])
 _NO_STORE = {"Cache-Control": "no-store"}
 _NUMBER = re.compile(r"[0-9]{20}")
 _AMOUNT = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,2})?")
-
-
-class InvoiceChecksThrottled(RateLimited):
-    def __init__(self, seconds: int) -> None:
-        super().__init__("too many invoice checks from this client", retry_after=seconds)
-        self.headers = {"Retry-After": str(seconds)}
 
 
 @router.get("/v1/invoices/{number}/verify", summary="Check an invoice (public)")
@@ -39,10 +34,7 @@ def verify_invoice(
     """Whether an invoice of this number was issued on that date for that total (all three
     must match, or it is 404): its status, what red invoices took back, its digest, and its
     proof and anchor to check offline. Nothing about the buyer."""
-    client = request.client.host if request.client else "unknown"
-    wait = proofs.public_requests.take(client)
-    if wait:
-        raise InvoiceChecksThrottled(int(wait) + 1)
+    admit_client(proofs.public_requests, request, "invoice checks")
     if _NUMBER.fullmatch(number) is None:
         raise InvalidInput("an invoice number is 20 digits")
     if _AMOUNT.fullmatch(amount) is None:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 from fastapi import APIRouter, Request, Response
 
 from trace_api.components import MediaRequestsDep
 from trace_api.deps import SessionDep
-from trace_api.errors import NotFound, RateLimited
+from trace_api.errors import NotFound
 from trace_api.media import service
-from trace_api.ratelimit import TokenBuckets
+from trace_api.ratelimit import admit_client
 
 router = APIRouter(tags=["media"])
 
@@ -40,7 +39,7 @@ def get_media(
     media_id: str, request: Request, session: SessionDep, budgets: MediaRequestsDep
 ) -> Response:
     """A brand logo or product photo, as stored (no key needed)."""
-    _admit(request, budgets)
+    admit_client(budgets, request, "image requests")  # its own budget, set in create_app
     if not _MEDIA_ID.fullmatch(media_id):
         raise NotFound("no image with that id (a lowercase hex SHA-256)")
     etag = f'"{media_id}"'
@@ -54,22 +53,6 @@ def get_media(
     if condition == "any":
         return Response(status_code=304, headers=headers)
     return Response(found.data, media_type=found.content_type, headers=headers)
-
-
-class ImagesThrottled(RateLimited):
-    """A client over its budget of image requests; says when to come back."""
-
-    def __init__(self, retry_after: float) -> None:
-        seconds = max(1, math.ceil(retry_after))
-        super().__init__("too many image requests from this client", retry_after=seconds)
-        self.headers = {"Retry-After": str(seconds)}
-
-
-def _admit(request: Request, budgets: TokenBuckets) -> None:
-    # A budget of its own per client (the resolver's rate and burst), set in create_app.
-    wait = budgets.take(request.client.host if request.client else "unknown")
-    if wait:
-        raise ImagesThrottled(wait)
 
 
 def _if_none_match(header: str | None, media_id: str) -> str | None:
