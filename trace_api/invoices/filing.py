@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from trace_api.db import transaction
 from trace_api.errors import InvalidInput
 from trace_api.invoices.numbering import CHINA
-from trace_api.invoices.views import yuan
-from trace_api.models import Invoice, InvoiceLine
+from trace_api.invoices.views import lines_of, original_numbers, yuan_text
+from trace_api.models import Invoice
 
 PAGE = 500
 HEADER = (
@@ -40,10 +40,6 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
     start = datetime(year, month, 1, tzinfo=CHINA)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=CHINA)
     return start, end
-
-
-def _money(fen: int) -> str:
-    return format(yuan(fen), "f")
 
 
 def month_csv(
@@ -77,24 +73,8 @@ def month_csv(
 
 
 def _write_page(session: Session, writer: object, rows: list[Invoice]) -> None:
-    lines: dict[str, list[InvoiceLine]] = {row.id: [] for row in rows}
-    for line in session.scalars(
-        select(InvoiceLine)
-        .where(InvoiceLine.invoice_id.in_(list(lines)))
-        .order_by(InvoiceLine.invoice_id, InvoiceLine.position)
-    ):
-        lines[line.invoice_id].append(line)
-    originals = {r.original_id for r in rows if r.original_id}
-    numbers = (
-        {
-            i: n
-            for i, n in session.execute(
-                select(Invoice.id, Invoice.number).where(Invoice.id.in_(originals))
-            )
-        }
-        if originals
-        else {}
-    )
+    lines = lines_of(session, rows)
+    numbers = original_numbers(session, rows)
     for row in rows:
         issued = row.issued_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
         for line in lines[row.id]:
@@ -106,7 +86,7 @@ def _write_page(session: Session, writer: object, rows: list[Invoice]) -> None:
                     line.position + 1, line.name, line.tax_code, line.rate,
                     line.quantity or "", line.unit_price or "",
                     "是" if line.price_includes_tax else "否",
-                    _money(line.amount_fen), _money(line.tax_fen),
-                    _money(line.amount_fen + line.tax_fen),
+                    yuan_text(line.amount_fen), yuan_text(line.tax_fen),
+                    yuan_text(line.amount_fen + line.tax_fen),
                 )
             )  # fmt: skip

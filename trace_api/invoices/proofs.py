@@ -23,7 +23,7 @@ from trace_api.audit import leaf_proofs
 from trace_api.audit.leaf_proofs import BatchTrees
 from trace_api.invoices.batches import INVOICES
 from trace_api.invoices.numbering import CHINA
-from trace_api.invoices.views import yuan
+from trace_api.invoices.views import yuan_text
 from trace_api.models import Invoice, Organisation
 from trace_api.ratelimit import TokenBuckets
 
@@ -95,11 +95,11 @@ def public_answer(session: Session, proofs: InvoiceProofs, row: Invoice) -> dict
         "colour": row.colour,
         "status": row.status,
         "issued_at": row.issued_at.astimezone(CHINA).isoformat(),
-        "total": format(yuan(row.total_fen), "f"),
-        "tax": format(yuan(row.tax_fen), "f"),
-        "reversed_total": format(yuan(row.reversed_fen), "f"),
-        "remaining_total": format(yuan(row.total_fen + row.reversed_fen), "f"),
-        "red_invoices": [{"number": n, "total": format(yuan(t), "f")} for n, t in reds],
+        "total": yuan_text(row.total_fen),
+        "tax": yuan_text(row.tax_fen),
+        "reversed_total": yuan_text(row.reversed_fen),
+        "remaining_total": yuan_text(row.total_fen + row.reversed_fen),
+        "red_invoices": [{"number": n, "total": yuan_text(t)} for n, t in reds],
         "original": original.number if original else None,
         "digest_sm3": bytes(row.digest).hex(),
         "anchored": anchored,

@@ -30,6 +30,7 @@ from compliance.invoice.rates import tax_rate
 from compliance.invoice.xml import read_xml
 from trace_api.errors import Conflict, InvalidInput, NotFound
 from trace_api.invoices.service import NORMAL_STATUS, fen, store
+from trace_api.invoices.views import yuan_text
 from trace_api.models import Invoice, InvoiceLine, InvoiceProfile, Organisation
 
 FULL_ONLY = {"01"}
@@ -113,7 +114,7 @@ def issue_red(
         raise InvalidInput("these lines take back nothing: their figures round to 0.00")
     if blue.reversed_fen + total < -blue.total_fen:
         raise Conflict(
-            f"invoice {blue.number} has {_yuan(blue.total_fen + blue.reversed_fen)} left"
+            f"invoice {blue.number} has {yuan_text(blue.total_fen + blue.reversed_fen)} left"
         )
     issued = read_xml(bytes(blue.xml)).invoice
     seller_org = session.get(Organisation, blue.seller_org_id)
@@ -256,7 +257,3 @@ def _taken(line: InvoiceLine, quantity: Decimal | None, red: Line) -> Line:
     ):  # cannot happen: rounding is monotone in the quantity
         raise Conflict(f"line {line.position} has not that much left to take back")
     return Line(red.entered, -Decimal(amount).scaleb(-2), -Decimal(tax).scaleb(-2), red.discounted)
-
-
-def _yuan(fen_amount: int) -> str:
-    return format(Decimal(fen_amount).scaleb(-2), "f")

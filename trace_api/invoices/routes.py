@@ -36,7 +36,7 @@ from trace_api.invoices.schemas import (
     ProfileOut,
     RedIn,
 )
-from trace_api.invoices.views import invoice_views, yuan
+from trace_api.invoices.views import invoice_views, yuan_text
 from trace_api.models import Invoice, InvoiceProfile, RedConfirmation
 from trace_api.roles import (
     AdminOnly,
@@ -418,7 +418,7 @@ def get_invoice_pdf(
     on = row.issued_at.astimezone(CHINA).date().isoformat()
     url = (
         f"{settings.public_base_url.rstrip('/')}/v1/invoices/{row.number}/verify"
-        f"?date={on}&amount={format(yuan(row.total_fen), 'f')}"
+        f"?date={on}&amount={yuan_text(row.total_fen)}"
     )
     try:
         pdf = invoice_pdf(document, check_code=check_code_of(bytes(row.digest)), verify_url=url)

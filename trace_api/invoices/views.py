@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compliance.invoice import amount_in_words
+from compliance.invoice.money import money_text
 from trace_api.instants import iso
 from trace_api.invoices.schemas import InvoiceLineOut, InvoiceOut
 from trace_api.models import Invoice, InvoiceLine
@@ -18,12 +19,13 @@ def yuan(fen: int) -> Decimal:
     return Decimal(fen).scaleb(-2)
 
 
-def _text(fen: int) -> str:
-    return format(yuan(fen), "f")
+def yuan_text(fen: int) -> str:
+    """An amount in fen as invoices print it: yuan with exactly two decimals."""
+    return money_text(yuan(fen))
 
 
-def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
-    """Each invoice with its lines (one query for all of them)."""
+def lines_of(session: Session, rows: list[Invoice]) -> dict[str, list[InvoiceLine]]:
+    """Each invoice's lines in order, in one query for all of them."""
     lines: dict[str, list[InvoiceLine]] = {row.id: [] for row in rows}
     if rows:
         query = (
@@ -33,11 +35,22 @@ def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
         )
         for line in session.scalars(query):
             lines[line.invoice_id].append(line)
+    return lines
+
+
+def original_numbers(session: Session, rows: list[Invoice]) -> dict[str, str]:
+    """The number of each blue invoice the red ones among ``rows`` reverse, by its id."""
     originals = [row.original_id for row in rows if row.original_id is not None]
-    numbers: dict[str, str] = {}
-    if originals:
-        found = session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(originals)))
-        numbers = {invoice_id: number for invoice_id, number in found}
+    if not originals:
+        return {}
+    found = session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(originals)))
+    return {invoice_id: number for invoice_id, number in found}
+
+
+def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
+    """Each invoice with its lines."""
+    lines = lines_of(session, rows)
+    numbers = original_numbers(session, rows)
     return [
         InvoiceOut(
             id=row.id,
@@ -51,12 +64,12 @@ def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
             buyer_organisation_id=row.buyer_org_id,
             buyer_name=row.buyer_name,
             buyer_credit_code=row.buyer_credit_code,
-            amount=_text(row.amount_fen),
-            tax=_text(row.tax_fen),
-            total=_text(row.total_fen),
+            amount=yuan_text(row.amount_fen),
+            tax=yuan_text(row.tax_fen),
+            total=yuan_text(row.total_fen),
             total_in_words=amount_in_words(yuan(row.total_fen)),
-            reversed_total=_text(row.reversed_fen),
-            remaining_total=_text(row.total_fen + row.reversed_fen),
+            reversed_total=yuan_text(row.reversed_fen),
+            remaining_total=yuan_text(row.total_fen + row.reversed_fen),
             digest_sm3=bytes(row.digest).hex(),
             batch=row.batch_id,
             lines=[
@@ -69,11 +82,11 @@ def invoice_views(session: Session, rows: list[Invoice]) -> list[InvoiceOut]:
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                     price_includes_tax=line.price_includes_tax,
-                    amount=_text(line.amount_fen),
-                    tax=_text(line.tax_fen),
-                    total=_text(line.amount_fen + line.tax_fen),
+                    amount=yuan_text(line.amount_fen),
+                    tax=yuan_text(line.tax_fen),
+                    total=yuan_text(line.amount_fen + line.tax_fen),
                     reversed_quantity=line.reversed_quantity,
-                    reversed_total=_text(line.reversed_amount_fen + line.reversed_tax_fen),
+                    reversed_total=yuan_text(line.reversed_amount_fen + line.reversed_tax_fen),
                 )
                 for line in lines[row.id]
             ],
