@@ -12,6 +12,7 @@ twice.
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from compliance.errors import InvalidInvoice
@@ -111,17 +112,17 @@ def shipment_keys(session: Session, tenant_id: str, event_ids: list[str]) -> dic
 
 
 def record_shipments(session: Session, tenant_id: str, invoice_id: str, keys: list[int]) -> None:
-    """Mark the shipments invoiced by ``invoice_id`` (Conflict if one is already)."""
-    taken = session.scalar(
-        select(func.count())
-        .select_from(InvoiceShipment)
-        .where(InvoiceShipment.tenant_id == tenant_id, InvoiceShipment.event_pk.in_(keys))
-    )
-    if taken:
-        raise Conflict("a shipment of this invoice is invoiced already")
-    for key in keys:
-        session.add(InvoiceShipment(invoice_id=invoice_id, event_pk=key, tenant_id=tenant_id))
-    session.flush()
+    """Mark the shipments invoiced by ``invoice_id`` (Conflict if one is already: the
+    unique (tenant, event) key decides, also between two issues at once)."""
+    try:
+        with session.begin_nested():
+            session.add_all(
+                InvoiceShipment(invoice_id=invoice_id, event_pk=key, tenant_id=tenant_id)
+                for key in keys
+            )
+            session.flush()
+    except IntegrityError:
+        raise Conflict("a shipment of this invoice is invoiced already") from None
 
 
 def draft(
@@ -138,11 +139,10 @@ def draft(
     buyer_org = get_owned(session, Organisation, buyer, tenant_id=tenant_id, noun="organisation")
     get_owned(session, Organisation, seller, tenant_id=tenant_id, noun="organisation")
     keys = shipment_keys(session, tenant_id, event_ids)
-    if session.scalar(
-        select(func.count())
-        .select_from(InvoiceShipment)
-        .where(InvoiceShipment.tenant_id == tenant_id, InvoiceShipment.event_pk.in_(keys.values()))
-    ):
+    invoiced = select(InvoiceShipment.event_pk).where(
+        InvoiceShipment.tenant_id == tenant_id, InvoiceShipment.event_pk.in_(keys.values())
+    )
+    if session.scalar(invoiced.limit(1)) is not None:
         raise Conflict("a shipment named is invoiced already")
     shipped = select(ItemMovement.item).where(
         ItemMovement.tenant_id == tenant_id,
