@@ -871,10 +871,9 @@ class EvidencePartyKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
-class EvidenceBatch(Base):
-    """Complete proofs gathered under one Merkle root, anchored by one anchor job."""
-
-    __tablename__ = "evidence_batches"
+class LeafBatchColumns:
+    """A Merkle batch of one kind of leaf (trace_api/audit/leaf_batches.py): its leaves'
+    hashes in order and their root, anchored by one anchor job."""
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
@@ -883,6 +882,12 @@ class EvidenceBatch(Base):
     leaf_hashes: Mapped[bytes] = mapped_column(LargeBinary)  # 32 bytes each, in leaf order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     anchored_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class EvidenceBatch(LeafBatchColumns, Base):
+    """Complete proofs gathered under one Merkle root, anchored by one anchor job."""
+
+    __tablename__ = "evidence_batches"
 
 
 class Evidence(Base):
@@ -997,18 +1002,10 @@ class InvoiceSequence(Base):
     last: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class InvoiceBatch(Base):
+class InvoiceBatch(LeafBatchColumns, Base):
     """Issued invoices gathered under one Merkle root, anchored by one anchor job."""
 
     __tablename__ = "invoice_batches"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    size: Mapped[int] = mapped_column(Integer)
-    root: Mapped[str] = mapped_column(String(64))  # hex, no 0x
-    leaf_hashes: Mapped[bytes] = mapped_column(LargeBinary)  # 32 bytes each, in leaf order
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    anchored_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Invoice(Base):
