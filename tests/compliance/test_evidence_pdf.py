@@ -8,12 +8,9 @@ would not be found; and fpdf2, which logs each glyph its font lacks, must log no
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator
 
 import pypdfium2
 import pytest
-import zxingcpp
 from evidence_proofs import (
     KEYS,
     Proof,
@@ -30,8 +27,7 @@ from compliance.evidence.statement import Party, key_fingerprint
 from compliance.printing import CjkFontMissing
 from crypto import sm2
 from crypto.sm3 import sm3
-
-DPI = 200
+from fixtures.pdf_reading import assert_has, pdf_text, qr_codes
 
 
 class _Records(logging.Handler):
@@ -55,32 +51,6 @@ def _render(document: dict[str, object]) -> bytes:
     return pdf
 
 
-def _pages(pdf: bytes) -> Iterator[pypdfium2.PdfPage]:
-    document = pypdfium2.PdfDocument(pdf)
-    yield from document
-
-
-def _text(pdf: bytes) -> str:
-    """All the text of the PDF, without white space (wrapping puts breaks anywhere)."""
-    text = "".join(page.get_textpage().get_text_range() for page in _pages(pdf))
-    return re.sub(r"\s+", "", text)
-
-
-def _qr_codes(pdf: bytes) -> list[str]:
-    found = []
-    for page in _pages(pdf):
-        image = page.render(scale=DPI / 72).to_pil()
-        for result in zxingcpp.read_barcodes(image):
-            assert result.format == zxingcpp.BarcodeFormat.QRCode
-            found.append(result.text)
-    return found
-
-
-def _has(text: str, *expected: str) -> None:
-    for item in expected:
-        assert re.sub(r"\s+", "", item) in text, f"{item!r} is not in the PDF's text"
-
-
 @pytest.fixture(scope="module")
 def proof() -> Proof:
     return make_proof()
@@ -98,30 +68,32 @@ def pdf(document: dict[str, object]) -> bytes:
 
 def test_the_qr_code_reads_back_as_the_verify_url(pdf: bytes, document: dict[str, object]) -> None:
     assert pdf.startswith(b"%PDF-")
-    assert _qr_codes(pdf) == [document["verify_url"]]
+    assert qr_codes(pdf) == [document["verify_url"]]
 
 
 def test_the_chinese_and_english_text_is_in_the_text_layer(pdf: bytes, proof: Proof) -> None:
-    text = _text(pdf)
-    _has(text, "存证证书", "Evidence certificate", "当事方", "Parties", "签署", "Signatures")
-    _has(text, "上链锚定", "Anchor", "验证", "Verification", "已上链 / anchored")
-    _has(text, proof.statement.title, "协议 / agreement", proof.statement.evidence_id)
+    text = pdf_text(pdf)
+    assert_has(text, "存证证书", "Evidence certificate", "当事方", "Parties", "签署", "Signatures")
+    assert_has(text, "上链锚定", "Anchor", "验证", "Verification", "已上链 / anchored")
+    assert_has(text, proof.statement.title, "协议 / agreement", proof.statement.evidence_id)
     for party in proof.statement.parties:
-        _has(text, party.name, party.uscc or "—")
+        assert_has(text, party.name, party.uscc or "—")
 
 
 def test_it_shows_the_digests_signers_batch_anchor_and_how_to_verify(
     pdf: bytes, proof: Proof, document: dict[str, object]
 ) -> None:
-    text = _text(pdf)
-    _has(text, *proof.statement.digests.values(), "3,640 字节 / bytes")
+    text = pdf_text(pdf)
+    assert_has(text, *proof.statement.digests.values(), "3,640 字节 / bytes")
     for signature in proof.signatures:
-        _has(text, key_fingerprint(signature.public_key))
-    _has(text, "2026-12-06 08:35:00.000000 UTC")  # the brand's signature
+        assert_has(text, key_fingerprint(signature.public_key))
+    assert_has(text, "2026-12-06 08:35:00.000000 UTC")  # the brand's signature
     anchor = fake_anchor(proof)
-    _has(text, proof.tree.root().hex(), "2 / 5", proof.subject, proof.anchor_id)
-    _has(text, str(anchor["chain_id"]), anchor["contract"], anchor["tx"], anchor["block_hash"])
-    _has(text, str(document["verify_url"]), "trace verify-evidence CERT.json")
+    assert_has(text, proof.tree.root().hex(), "2 / 5", proof.subject, proof.anchor_id)
+    assert_has(
+        text, str(anchor["chain_id"]), anchor["contract"], anchor["tx"], anchor["block_hash"]
+    )
+    assert_has(text, str(document["verify_url"]), "trace verify-evidence CERT.json")
 
 
 def test_long_titles_and_many_parties_flow_onto_more_pages() -> None:
@@ -136,29 +108,31 @@ def test_long_titles_and_many_parties_flow_onto_more_pages() -> None:
     pdf = _render(document)
 
     assert len(pypdfium2.PdfDocument(pdf)) > 5
-    assert _qr_codes(pdf) == [document["verify_url"]]
-    text = _text(pdf)
-    _has(text, title)
+    assert qr_codes(pdf) == [document["verify_url"]]
+    text = pdf_text(pdf)
+    assert_has(text, title)
     for party in parties:
-        _has(text, party.name, key_fingerprint(keys[party.ref].public_key.hex()))
+        assert_has(text, party.name, key_fingerprint(keys[party.ref].public_key.hex()))
 
 
 def test_a_certificate_not_yet_signed_nor_anchored_renders_saying_so() -> None:
     statement = make_statement()
     proof = make_proof(statement, signatures=())
     pdf = _render(proof.certificate(None, status="pending_signatures"))
-    text = _text(pdf)
-    _has(text, "待签署 / pending signatures", "尚无签名 / no signature yet")
-    _has(text, "尚未进入批次 / not in a batch yet")
-    assert len(_qr_codes(pdf)) == 1
+    text = pdf_text(pdf)
+    assert_has(text, "待签署 / pending signatures", "尚无签名 / no signature yet")
+    assert_has(text, "尚未进入批次 / not in a batch yet")
+    assert len(qr_codes(pdf)) == 1
 
 
 def test_a_late_signer_is_shown_once_signed() -> None:
     statement = make_statement()
     proof = make_proof(statement, signatures=(sign(statement, "brand"),))
     pending = {"status": "pending", "anchor_id": proof.anchor_id}
-    text = _text(_render(proof.certificate(pending, status="pending_signatures")))
-    _has(text, key_fingerprint(KEYS["brand"].public_key.hex()), "尚未确认 / not confirmed yet")
+    text = pdf_text(_render(proof.certificate(pending, status="pending_signatures")))
+    assert_has(
+        text, key_fingerprint(KEYS["brand"].public_key.hex()), "尚未确认 / not confirmed yet"
+    )
     assert key_fingerprint(KEYS["dealer"].public_key.hex()) not in text
 
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pypdfium2
 import pytest
-import zxingcpp
 
 from compliance import printing
 from compliance.errors import InvalidInvoice
@@ -28,8 +26,8 @@ from compliance.invoice.pdf import invoice_pdf, qr_text
 from compliance.invoice.rates import tax_rate
 from compliance.printing import CjkFontMissing
 from fixtures.ci import in_ci
+from fixtures.pdf_reading import assert_has, page_texts, pages, pdf_text, qr_codes
 
-DPI = 200
 CHECK = "12345678901234567890"
 URL = "https://trace.example.com/invoices/verify/26332000000000000041"
 SELLER = InvoiceParty("杭州西湖茶业有限公司", "91350100M000100Y43", "杭州市西湖区", "0571-1234567",
@@ -79,39 +77,9 @@ def _render(invoice: Invoice, check_code: str = CHECK, verify_url: str | None = 
     return pdf
 
 
-def _pages(pdf: bytes) -> Iterator[pypdfium2.PdfPage]:
-    document = pypdfium2.PdfDocument(pdf)
-    yield from document
-
-
-def _page_texts(pdf: bytes) -> list[str]:
-    """Each page's text, without white space (wrapping puts breaks anywhere)."""
-    texts = (page.get_textpage().get_text_range() for page in _pages(pdf))
-    return [re.sub(r"\s+", "", text) for text in texts]
-
-
-def _text(pdf: bytes) -> str:
-    return "".join(_page_texts(pdf))
-
-
-def _qr_codes(pdf: bytes) -> list[str]:
-    found = []
-    for page in _pages(pdf):
-        image = page.render(scale=DPI / 72).to_pil()
-        for result in zxingcpp.read_barcodes(image):
-            assert result.format == zxingcpp.BarcodeFormat.QRCode
-            found.append(result.text)
-    return found
-
-
-def _has(text: str, *expected: str) -> None:
-    for item in expected:
-        assert re.sub(r"\s+", "", item) in text, f"{item!r} is not in the PDF's text"
-
-
 def _inside_the_pages(pdf: bytes) -> None:
     """Every glyph lies within its page and inside the margins (10 mm, 28.35 pt)."""
-    for page in _pages(pdf):
+    for page in pages(pdf):
         width, height = page.get_size()
         textpage = page.get_textpage()
         for index in range(textpage.count_chars()):
@@ -167,34 +135,36 @@ def test_the_qr_code_of_a_special_invoice_reads_back_as_the_platform_fields(
 ) -> None:
     expected = "01,31,,26332000000000000041,455.50,20261207,12345678901234567890,"
     assert qr_text(_invoice(), CHECK) == expected
-    assert _qr_codes(special) == [expected]
+    assert qr_codes(special) == [expected]
 
 
 def test_a_special_invoice_prints_its_number_parties_lines_and_totals(special: bytes) -> None:
-    text = _text(special)
-    _has(text, "电子发票（增值税专用发票）", "发票号码：26332000000000000041")
-    _has(text, "开票日期：2026年12月07日", "第1页/共1页")
-    _has(text, "购", "买", "方", "信", "息", "名称：上海某贸易有限公司")
-    _has(text, "统一社会信用代码/纳税人识别号：91110000100000000R")
-    _has(text, "地址、电话：上海市黄浦区021-7654321")
-    _has(text, "开户行及账号：建设银行上海分行3100000000000000000")
-    _has(text, "名称：杭州西湖茶业有限公司", "91350100M000100Y43", "工商银行杭州分行")
-    _has(text, "项目名称", "规格型号", "单位", "数量", "单价", "金额", "税率/征收率", "税额")
+    text = pdf_text(special)
+    assert_has(text, "电子发票（增值税专用发票）", "发票号码：26332000000000000041")
+    assert_has(text, "开票日期：2026年12月07日", "第1页/共1页")
+    assert_has(text, "购", "买", "方", "信", "息", "名称：上海某贸易有限公司")
+    assert_has(text, "统一社会信用代码/纳税人识别号：91110000100000000R")
+    assert_has(text, "地址、电话：上海市黄浦区021-7654321")
+    assert_has(text, "开户行及账号：建设银行上海分行3100000000000000000")
+    assert_has(text, "名称：杭州西湖茶业有限公司", "91350100M000100Y43", "工商银行杭州分行")
+    assert_has(text, "项目名称", "规格型号", "单位", "数量", "单价", "金额", "税率/征收率", "税额")
     # 3 x 128.50 with tax at 9%: 385.50 = 353.67 + 31.83, 117.89 a box without tax
-    _has(text, "*茶*龙井250g盒3117.89353.679%31.83")
-    _has(text, "*茶*龙井（折扣）-18.359%-1.65", "*茶*红茶千克1.56090.00免税***")
-    _has(text, "合计¥425.32¥30.18")
-    _has(text, "价税合计（大写）⊗肆佰伍拾伍元伍角（小写）¥455.50")
-    _has(text, "备", "注", "合同号HT-2026-007<&>", "开票人：王会计", URL)
+    assert_has(text, "*茶*龙井250g盒3117.89353.679%31.83")
+    assert_has(text, "*茶*龙井（折扣）-18.359%-1.65", "*茶*红茶千克1.56090.00免税***")
+    assert_has(text, "合计¥425.32¥30.18")
+    assert_has(text, "价税合计（大写）⊗肆佰伍拾伍元伍角（小写）¥455.50")
+    assert_has(text, "备", "注", "合同号HT-2026-007<&>", "开票人：王会计", URL)
     assert "红字" not in text
 
 
 def test_a_normal_invoice_to_an_individual_names_the_buyer_only() -> None:
     invoice = _invoice(kind=NORMAL, buyer=InvoiceParty("张三", individual=True), remark="")
     pdf = _render(invoice, check_code="", verify_url=None)
-    assert _qr_codes(pdf) == ["01,32,,26332000000000000041,455.50,20261207,,"]
-    text = _text(pdf)
-    _has(text, "电子发票（普通发票）", "名称：张三", "肆佰伍拾伍元伍角", "26332000000000000041")
+    assert qr_codes(pdf) == ["01,32,,26332000000000000041,455.50,20261207,,"]
+    text = pdf_text(pdf)
+    assert_has(
+        text, "电子发票（普通发票）", "名称：张三", "肆佰伍拾伍元伍角", "26332000000000000041"
+    )
     assert "地址、电话" not in text and "开户行及账号" not in text
     assert "增值税专用发票" not in text and "查验" not in text
 
@@ -207,13 +177,13 @@ def test_a_red_letter_invoice_is_marked_red_prints_negative_and_names_the_blue_o
         remark="退货",
     )
     pdf = _render(red)
-    assert _qr_codes(pdf) == [f"01,31,,26332000000000000042,-128.50,20261207,{CHECK},"]
-    text = _text(pdf)
-    _has(text, "电子发票（增值税专用发票）红字", "发票号码：26332000000000000042")
-    _has(text, "*茶*龙井250g盒-1117.89-117.899%-10.61", "合计¥-117.89¥-10.61")
-    _has(text, "价税合计（大写）⊗负壹佰贰拾捌元伍角（小写）¥-128.50")
-    _has(text, "被红冲蓝字数电票号码：26332000000000000041", "红冲原因：销货退回")
-    _has(text, "红字发票信息确认单编号：HZ-0001", "退货")
+    assert qr_codes(pdf) == [f"01,31,,26332000000000000042,-128.50,20261207,{CHECK},"]
+    text = pdf_text(pdf)
+    assert_has(text, "电子发票（增值税专用发票）红字", "发票号码：26332000000000000042")
+    assert_has(text, "*茶*龙井250g盒-1117.89-117.899%-10.61", "合计¥-117.89¥-10.61")
+    assert_has(text, "价税合计（大写）⊗负壹佰贰拾捌元伍角（小写）¥-128.50")
+    assert_has(text, "被红冲蓝字数电票号码：26332000000000000041", "红冲原因：销货退回")
+    assert_has(text, "红字发票信息确认单编号：HZ-0001", "退货")
 
 
 def test_sixty_lines_continue_on_more_pages_with_the_table_head_repeated() -> None:
@@ -225,19 +195,19 @@ def test_sixty_lines_continue_on_more_pages_with_the_table_head_repeated() -> No
     invoice = _invoice(lines=compute_lines(entered))
     pdf = _render(invoice)
 
-    pages = _page_texts(pdf)
+    pages = page_texts(pdf)
     assert len(pages) >= 3
     total = f"{invoice.total:.2f}"
     expected = f"01,31,,26332000000000000041,{total},20261207,{CHECK},"
-    assert _qr_codes(pdf) == [expected] * len(pages)  # the head is on every page
+    assert qr_codes(pdf) == [expected] * len(pages)  # the head is on every page
     for n, page in enumerate(pages, 1):
-        _has(page, "26332000000000000041", f"第{n}页/共{len(pages)}页", "项目名称")
+        assert_has(page, "26332000000000000041", f"第{n}页/共{len(pages)}页", "项目名称")
     assert "名称：上海某贸易有限公司" in pages[0] and "上海某贸易有限公司" not in pages[1]
     text = "".join(pages)
     for line in entered:
-        _has(text, line.name)
+        assert_has(text, line.name)
     assert text.count("合计¥") == 1
-    _has(pages[-1], f"（小写）¥{total}", "开票人：王会计")
+    assert_has(pages[-1], f"（小写）¥{total}", "开票人：王会计")
 
 
 def test_odd_and_very_long_text_wraps_and_flows_without_overflowing_or_missing_glyphs() -> None:
@@ -254,10 +224,10 @@ def test_odd_and_very_long_text_wraps_and_flows_without_overflowing_or_missing_g
     document = pypdfium2.PdfDocument(pdf)
     assert len(document) >= 3  # the remark flows onto more pages
     _inside_the_pages(pdf)
-    assert _qr_codes(pdf) == [qr_text(invoice, CHECK)] * len(document)
+    assert qr_codes(pdf) == [qr_text(invoice, CHECK)] * len(document)
     # the remark read across the pages, without the head, page numbers and 备注 labels
-    text = re.sub(HEAD + "|" + PAGE_NUMBER + "|备注", "", _text(pdf))
-    _has(text, "很长的名称" * 20, "说明内容很长，" * 400, "Y" * 3000, "第二段", "Emoji")
+    text = re.sub(HEAD + "|" + PAGE_NUMBER + "|备注", "", pdf_text(pdf))
+    assert_has(text, "很长的名称" * 20, "说明内容很长，" * 400, "Y" * 3000, "第二段", "Emoji")
     assert "{nb}" in text  # the invoice's text is no page-count placeholder
 
 
@@ -266,10 +236,12 @@ def test_parties_far_beyond_the_rules_are_cut_to_fit_the_first_page() -> None:
     party = InvoiceParty(huge, "91110000100000000R", huge, huge, huge, huge)
     pdf = _render(_invoice(buyer=party, seller=party))
     _inside_the_pages(pdf)
-    first, *rest = _page_texts(pdf)
-    _has(first, "名称：很长的地址", "…", "项目名称", "*茶*龙井250g")  # the parties, then lines
+    first, *rest = page_texts(pdf)
+    assert_has(
+        first, "名称：很长的地址", "…", "项目名称", "*茶*龙井250g"
+    )  # the parties, then lines
     assert len(rest) <= 1 and "很长的地址" not in "".join(rest)
-    _has("".join([first, *rest]), "合计¥425.32¥30.18", "开票人：王会计")
+    assert_has("".join([first, *rest]), "合计¥425.32¥30.18", "开票人：王会计")
 
 
 def test_the_pdf_is_the_same_for_the_same_invoice(special: bytes) -> None:
